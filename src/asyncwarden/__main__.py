@@ -1,0 +1,3 @@
+from asyncwarden.cli import main
+
+raise SystemExit(main())

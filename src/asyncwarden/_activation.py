@@ -1,0 +1,111 @@
+"""Switching the guard on and off: ``install()``, ``uninstall()``, ``guarded()``.
+
+asyncio and pandas are patched when the program imports them (wrapt post-import hooks), never
+imported early by asyncwarden itself. wrapt has no way to unregister a hook, so each hook checks the
+generation it was registered in and does nothing once the guard was uninstalled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import threading
+from collections.abc import Iterator
+from types import ModuleType
+
+import wrapt
+
+from asyncwarden import _failopen, _patching, _state
+from asyncwarden._config import Mode, Settings, parse_mode
+
+_lock = threading.RLock()
+_generation = 0
+_installed = False
+
+
+def _when_imported(module_name: str, apply: str) -> None:
+    generation = _generation
+
+    def hook(module: ModuleType) -> None:
+        if generation != _generation or not _installed:
+            return
+        try:
+            if apply == "asyncio":
+                from asyncwarden import _asyncio_patch, _lifecycle
+
+                _asyncio_patch.install()
+                _lifecycle.install()
+            else:
+                from asyncwarden import _pandas_patch
+
+                _pandas_patch.install(module)
+        except Exception as error:
+            _failopen.internal_error(f"patching {module_name}", error)
+
+    wrapt.register_post_import_hook(hook, module_name)
+
+
+def install(mode: str | Mode = "warn", **options: object) -> None:
+    """Switch the guard on. Idempotent: a second call only changes the mode.
+
+    ``options`` override the other settings (``log``, ``trace_file``, ``task_spans``, ``repeat``).
+    """
+    global _installed, _generation
+    chosen = parse_mode(mode, "mode")
+    with _lock:
+        _state.settings = dataclasses.replace(_state.settings, mode=chosen, **options)  # type: ignore[arg-type]
+        if chosen is Mode.OFF:
+            uninstall()
+            return
+        if _installed:
+            return
+        _installed = True
+        _generation += 1
+        from asyncwarden import _sinks
+
+        _sinks.install()
+        _when_imported("asyncio", "asyncio")
+        _when_imported("pandas", "pandas")
+
+
+def install_from_settings(settings: Settings) -> None:
+    with _lock:
+        _state.settings = settings
+    if settings.mode is not Mode.OFF:
+        install(settings.mode)
+
+
+def uninstall() -> None:
+    """Switch the guard off and put back the exact original objects. Idempotent."""
+    global _installed, _generation
+    with _lock:
+        _generation += 1
+        _installed = False
+        _patching.restore_all()
+        _state.settings = dataclasses.replace(_state.settings, mode=Mode.OFF)
+        from asyncwarden import _sinks
+
+        _sinks.uninstall()
+
+
+def is_installed() -> bool:
+    """Whether the guard is on."""
+    return _installed
+
+
+@contextlib.contextmanager
+def guarded(mode: str | Mode = "warn", **options: object) -> Iterator[None]:
+    """Switch the guard on for a block, then restore what was there before."""
+    with _lock:
+        before = (_installed, _state.settings)
+    install(mode, **options)
+    try:
+        yield
+    finally:
+        was_installed, settings = before
+        if was_installed:
+            install(settings.mode)
+            _state.settings = settings
+        else:
+            uninstall()
+            _state.settings = settings

@@ -1,0 +1,80 @@
+"""Find the user's line: the first frame outside asyncio, asyncwarden, wrapt and pandas."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import sys
+from types import FrameType
+
+import wrapt
+
+
+def _package_dir(module_file: str | None) -> str:
+    return os.path.dirname(os.path.abspath(module_file or "")) + os.sep
+
+
+_INTERNAL_PREFIXES: tuple[str, ...] = (
+    _package_dir(__file__),
+    _package_dir(asyncio.__file__),
+    _package_dir(wrapt.__file__),
+)
+_pandas_prefix: list[str] = []
+
+
+def add_internal_package(module_file: str | None) -> None:
+    """Treat frames of another package (pandas, once imported) as library frames, not the user's."""
+    global _INTERNAL_PREFIXES
+    prefix = _package_dir(module_file)
+    if prefix not in _INTERNAL_PREFIXES:
+        _INTERNAL_PREFIXES = (*_INTERNAL_PREFIXES, prefix)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CallSite:
+    """A line of the user's code: where a batch was created, consumed, or combined."""
+
+    filename: str
+    lineno: int
+    function: str
+
+    def __str__(self) -> str:
+        return f"{self.filename}:{self.lineno} in {self.function}"
+
+    def short(self) -> str:
+        """The location relative to the working directory when it lies below it."""
+        try:
+            relative = os.path.relpath(self.filename)
+        except ValueError:  # another drive on Windows
+            relative = self.filename
+        name = self.filename if relative.startswith("..") else relative
+        return f"{name}:{self.lineno}"
+
+
+UNKNOWN = CallSite("<unknown>", 0, "<unknown>")
+
+
+def _is_internal(filename: str) -> bool:
+    # The prefixes are absolute; code objects of imported modules carry absolute paths.
+    return filename.startswith(_INTERNAL_PREFIXES)
+
+
+def user_frame(depth: int = 2) -> FrameType | None:
+    """The first frame, from ``depth`` up, whose code is not library code."""
+    try:
+        frame: FrameType | None = sys._getframe(depth)
+    except ValueError:
+        return None
+    while frame is not None and _is_internal(frame.f_code.co_filename):
+        frame = frame.f_back
+    return frame
+
+
+def capture(depth: int = 2) -> CallSite:
+    """The user's call site, ``depth`` frames above the caller of ``capture``."""
+    frame = user_frame(depth + 1)
+    if frame is None:
+        return UNKNOWN
+    code = frame.f_code
+    return CallSite(code.co_filename, frame.f_lineno, code.co_qualname if hasattr(code, "co_qualname") else code.co_name)

@@ -1,0 +1,48 @@
+"""A finding: one hazard, where it happened, which tasks it concerns, and how to fix it."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Mapping
+
+from asyncwarden._callsite import CallSite
+from asyncwarden._provenance import TaskProvenance
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    """What asyncwarden found. Warnings, errors, log events and span events all carry one."""
+
+    code: str
+    """Stable rule code, e.g. ``"AW101"``."""
+    name: str
+    """Rule name, e.g. ``"unordered-concat"``."""
+    title: str
+    """One line saying what happened."""
+    message: str
+    """The precise account: which frames, which positions, which tasks."""
+    fix: str
+    """What to change, concretely."""
+    site: CallSite
+    """The user's line where the hazard was detected (the warning points here)."""
+    sites: tuple[tuple[str, CallSite], ...] = ()
+    """Every call site involved, with its role: ``("batch", ...)``, ``("consumed", ...)``."""
+    tasks: tuple[TaskProvenance, ...] = ()
+    """Provenance of the tasks concerned."""
+    batch_ids: tuple[int, ...] = ()
+    details: Mapping[str, object] = dataclasses.field(default_factory=dict)
+    """Counts and shapes for telemetry; never data values."""
+    time: float = dataclasses.field(default_factory=time.time)
+
+    def render(self) -> str:
+        """A short block that reads well on a terminal."""
+        width = max([len("fix"), *(len(role) for role, _ in self.sites)])
+        lines = [f"{self.code} {self.name}: {self.title}"]
+        lines.extend(f"  {role:<{width}}  {site}" for role, site in self.sites)
+        lines.extend("  " + line for line in self.message.splitlines())
+        lines.append(f"  {'fix':<{width}}  {self.fix}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.render()

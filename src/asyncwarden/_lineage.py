@@ -1,0 +1,119 @@
+"""Which tasks a DataFrame or Series came from, linked weakly and without touching the frame.
+
+Frames are unhashable, so the registry is keyed by ``id()`` with a weak reference whose callback
+removes the entry when the frame dies. Nothing is written to the frame (no ``attrs``, no columns).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import weakref
+from typing import Any
+
+from asyncwarden._callsite import CallSite
+from asyncwarden._provenance import Batch
+
+# Filled when pandas is imported (``_pandas_patch``); empty means no frame can exist yet.
+FRAME_TYPES: set[type] = set()
+
+_MAX_LINKS = 200_000  # a bound, so a program that makes frames forever cannot grow this forever
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Source:
+    """One task result that went into a frame."""
+
+    batch: Batch
+    position: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Link:
+    """What asyncwarden knows about one frame."""
+
+    sources: tuple[Source, ...]
+    operation: str  # "task" for a task's own result, else "concat", "merge", "join"
+    site: CallSite | None
+    index_collisions: tuple[str, ...] = ()
+    """Why the frame's index labels repeat across partitions (empty when they do not)."""
+    duplicated_partitions: tuple[Source, ...] = ()
+
+
+_links: dict[int, tuple[weakref.ref[Any], Link]] = {}
+_lock = threading.Lock()
+
+
+def link(frame: object, record: Link) -> None:
+    """Attach ``record`` to ``frame`` until the frame is garbage-collected."""
+    key = id(frame)
+
+    def forget(_: object, key: int = key) -> None:
+        _links.pop(key, None)
+
+    try:
+        ref = weakref.ref(frame, forget)
+    except TypeError:
+        return
+    with _lock:
+        if len(_links) >= _MAX_LINKS:
+            _links.pop(next(iter(_links)))
+        _links[key] = (ref, record)
+
+
+def link_task_result(result: object, batch: Batch, position: int) -> None:
+    """Link a task's result to the task's batch and position, if it is a frame."""
+    if type(result) in FRAME_TYPES:
+        link(result, Link((Source(batch, position),), "task", None))
+
+
+def get(frame: object) -> Link | None:
+    entry = _links.get(id(frame))
+    if entry is None or entry[0]() is not frame:
+        return None
+    return entry[1]
+
+
+def reset() -> None:
+    with _lock:
+        _links.clear()
+
+
+@dataclasses.dataclass(frozen=True)
+class LineageSource:
+    """One task whose result is part of a frame."""
+
+    batch_id: int
+    batch_kind: str
+    position: int
+    batch_site: CallSite
+    consumed_at: CallSite | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Lineage:
+    """Where a frame came from: its tasks, and the operation that made it."""
+
+    operation: str
+    sources: tuple[LineageSource, ...]
+    site: CallSite | None
+
+    @property
+    def batches(self) -> tuple[int, ...]:
+        """Batch ids in order of first appearance."""
+        return tuple(dict.fromkeys(source.batch_id for source in self.sources))
+
+
+def lineage(frame: object) -> Lineage | None:
+    """Which batches, positions and call sites a DataFrame or Series came from, or None."""
+    record = get(frame)
+    if record is None:
+        return None
+    return Lineage(
+        operation=record.operation,
+        sources=tuple(
+            LineageSource(s.batch.id, s.batch.kind, s.position, s.batch.site, s.batch.consumed_at)
+            for s in record.sources
+        ),
+        site=record.site,
+    )

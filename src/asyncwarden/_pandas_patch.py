@@ -1,0 +1,174 @@
+"""The pandas half of the patch layer: concat, merge, DataFrame.merge, DataFrame.join.
+
+Applied when the program imports pandas. Per call the guard looks up each input frame once
+(O(number of frames), never O(rows)), never copies, mutates or annotates the user's data.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from asyncwarden import _callsite, _lineage, _report, _rules
+from asyncwarden._failopen import internal_error
+from asyncwarden._lineage import Link, Source
+from asyncwarden._patching import patch
+
+# pandas' DataFrame.join calls merge/concat internally: only the outermost call is the user's.
+_inside: contextvars.ContextVar[bool] = contextvars.ContextVar("asyncwarden_in_pandas", default=False)
+
+Wrapped = Callable[..., Any]
+
+
+def _range_collisions(frames: list[Any]) -> tuple[str, ...]:
+    """Whether the concatenated index repeats labels: decided from RangeIndex bounds alone."""
+    import pandas as pd
+
+    spans = []
+    for frame in frames:
+        index = getattr(frame, "index", None)
+        if type(index) is not pd.RangeIndex or len(index) == 0 or index.step != 1:
+            continue
+        spans.append((index.start, index.stop))
+    spans.sort()
+    for (start_a, stop_a), (start_b, _) in zip(spans, spans[1:]):
+        if start_b < stop_a:
+            return (
+                f"index labels {start_b}..{min(stop_a, spans[-1][1]) - 1} repeat across "
+                f"partitions (concat without ignore_index=True keeps each partition's 0..n-1)",
+            )
+    return ()
+
+
+def _concat_link(objs: list[Any], links: list[Link | None], kwargs: dict[str, Any], site: Any) -> Link:
+    sources: list[Source] = []
+    seen: set[tuple[int, int]] = set()
+    duplicated: list[Source] = []
+    for record in links:
+        if record is None:
+            continue
+        for source in record.sources:
+            key = (source.batch.id, source.position)
+            if key in seen:
+                duplicated.append(source)
+            seen.add(key)
+            sources.append(source)
+    collisions: tuple[str, ...] = ()
+    if not kwargs.get("ignore_index") and kwargs.get("keys") is None and kwargs.get("axis", 0) in (0, "index"):
+        collisions = _range_collisions([o for o, r in zip(objs, links) if r is not None])
+    return Link(tuple(sources), "concat", site, collisions, tuple(duplicated))
+
+
+def _concat(wrapped: Wrapped, instance: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    if _inside.get():
+        return wrapped(*args, **kwargs)
+    findings: list[Any] = []
+    record: Link | None = None
+    try:
+        objs = args[0] if args else kwargs.get("objs")
+        keyed = isinstance(objs, Mapping) or kwargs.get("keys") is not None
+        if objs is not None and not isinstance(objs, (Mapping, list, tuple)):
+            try:
+                iter(objs)
+            except TypeError:
+                pass  # pandas raises its own TypeError
+            else:
+                objs = list(objs)  # a one-shot iterable: read once, hand pandas the same items
+                args = (objs, *args[1:]) if args else args
+                if not args:
+                    kwargs = {**kwargs, "objs": objs}
+        values = list(objs.values()) if isinstance(objs, Mapping) else list(objs or ())
+        links = [_lineage.get(o) for o in values]
+        if any(links):
+            site = _callsite.capture(2)
+            combination = _rules.Combination("concat", site, links, keyed=keyed)
+            findings = _rules.check_combination(combination)
+            record = _concat_link(values, links, kwargs, site)
+    except Exception as error:
+        internal_error("pandas.concat", error)
+        findings, record = [], None
+    token = _inside.set(True)
+    try:
+        result = wrapped(*args, **kwargs)
+    finally:
+        _inside.reset(token)
+    if record is not None:
+        try:
+            _lineage.link(result, record)
+        except Exception as error:
+            internal_error("pandas.concat result", error)
+    for finding in findings:
+        _report.report(finding)
+    return result
+
+
+def _merge_sides(operation: str, args: tuple[Any, ...], kwargs: dict[str, Any], instance: Any) -> tuple[Any, Any, tuple[bool, bool]]:
+    if operation == "merge" and instance is None:  # pd.merge(left, right, ...)
+        left = args[0] if args else kwargs.get("left")
+        right = args[1] if len(args) > 1 else kwargs.get("right")
+    else:  # df.merge(right, ...) / df.join(other, ...)
+        left = instance
+        right = args[0] if args else kwargs.get("right", kwargs.get("other"))
+    if operation == "join":
+        on = kwargs.get("on") if "on" in kwargs else (args[1] if len(args) > 1 else None)
+        index_used = (on is None, True)
+    else:
+        index_used = (bool(kwargs.get("left_index")), bool(kwargs.get("right_index")))
+    return left, right, index_used
+
+
+def _combine(operation: str) -> Callable[[Wrapped, Any, tuple[Any, ...], dict[str, Any]], Any]:
+    def wrapper(wrapped: Wrapped, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if _inside.get():
+            return wrapped(*args, **kwargs)
+        combination = None
+        links: list[Link | None] = []
+        try:
+            left, right, index_used = _merge_sides(operation, args, kwargs, instance)
+            links = [_lineage.get(left), _lineage.get(right)]
+            if any(links):
+                combination = _rules.Combination(
+                    operation,
+                    _callsite.capture(2),
+                    links,
+                    index_used=index_used,
+                    rows=(len(left), len(right)),
+                )
+        except Exception as error:
+            internal_error(f"pandas {operation}", error)
+            combination = None
+        token = _inside.set(True)
+        try:
+            result = wrapped(*args, **kwargs)
+        finally:
+            _inside.reset(token)
+        findings: list[Any] = []
+        if combination is not None:
+            try:
+                import dataclasses
+
+                combination = dataclasses.replace(combination, rows_out=len(result))
+                findings = _rules.check_combination(combination)
+                sources = tuple(s for r in links if r is not None for s in r.sources)
+                _lineage.link(result, Link(sources, operation, combination.site))
+            except Exception as error:
+                internal_error(f"pandas {operation} result", error)
+                findings = []
+        for finding in findings:
+            _report.report(finding)
+        return result
+
+    return wrapper
+
+
+def install(pandas: Any) -> None:
+    """Patch pandas' public entry points; called by the post-import hook."""
+    from pandas.core.frame import DataFrame
+
+    _callsite.add_internal_package(pandas.__file__)
+    _lineage.FRAME_TYPES.update({pandas.DataFrame, pandas.Series})
+    patch((pandas,), "concat", _concat)
+    patch((pandas,), "merge", _combine("merge"))
+    patch((DataFrame,), "merge", _combine("merge"))
+    patch((DataFrame,), "join", _combine("join"))

@@ -1,0 +1,46 @@
+"""Patching in layers, the wrapt way: find the attribute, replace it, remember the original.
+
+wrapt does not un-patch; this registry keeps every original and restores exactly those objects.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import wrapt
+
+Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
+
+_lock = threading.RLock()
+# (owner, attribute, original) in the order they were applied.
+_applied: list[tuple[object, str, object]] = []
+
+
+def patch(owners: tuple[object, ...], name: str, wrapper: Wrapper) -> None:
+    """Replace ``owner.name`` on every owner that still holds the same original by one wrapper."""
+    with _lock:
+        original = getattr(owners[0], name)
+        if isinstance(original, wrapt.FunctionWrapper):
+            return  # already ours (or someone else's wrapt patch we must not stack on twice)
+        wrapped = wrapt.FunctionWrapper(original, wrapper)
+        for owner in owners:
+            # Look in the owner's own namespace: a class attribute fetched with getattr is bound.
+            current = vars(owner).get(name) if isinstance(owner, type) else getattr(owner, name, None)
+            if current is original:
+                wrapt.apply_patch(owner, name, wrapped)
+                _applied.append((owner, name, original))
+
+
+def restore_all() -> None:
+    """Put back every original object, most recent patch first."""
+    with _lock:
+        while _applied:
+            owner, name, original = _applied.pop()
+            setattr(owner, name, original)
+
+
+def is_patched() -> bool:
+    with _lock:
+        return bool(_applied)

@@ -1,0 +1,217 @@
+"""Where each task came from: batches, their members, and the public ``TaskProvenance`` record.
+
+Per-task work is kept to a weak reference and a dict entry; everything else is recorded per batch
+and turned into frozen records only when asked. Nothing here keeps a task or a result alive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import itertools
+import threading
+import time
+import weakref
+from collections.abc import Iterable
+from itertools import count, repeat
+from typing import Any
+
+from asyncwarden._callsite import CallSite
+
+_batch_ids = itertools.count(1)
+
+# Outcome words used in records, messages and telemetry.
+OK = "ok"
+FAILED = "failed"
+CANCELLED = "cancelled"
+PENDING = "pending"
+
+UNORDERED_KINDS = frozenset({"wait", "as_completed"})
+
+
+class Batch:
+    """One wait/gather/as_completed/wait_for call or one TaskGroup, as asyncwarden saw it."""
+
+    __slots__ = (
+        "__weakref__",
+        "completion_order",
+        "consumed_at",
+        "done_order",
+        "finished",
+        "id",
+        "input_ordered",
+        "kind",
+        "loop_id",
+        "members",
+        "options",
+        "outcomes",
+        "parent",
+        "pending_positions",
+        "reported",
+        "site",
+        "size",
+        "submitted",
+        "thread_id",
+    )
+
+    def __init__(self, kind: str, site: CallSite, options: dict[str, Any] | None = None) -> None:
+        self.id = next(_batch_ids)
+        self.kind = kind
+        self.site = site
+        self.options = options or {}
+        self.submitted = time.time()
+        self.finished: float | None = None
+        self.size = 0
+        self.input_ordered = True
+        self.members: list[weakref.ref[asyncio.Future[Any]]] = []
+        # position -> (outcome word, type name); filled when the batch is seen to complete.
+        self.outcomes: dict[int, tuple[str, str]] = {}
+        self.done_order: list[int] | None = None
+        self.pending_positions: list[int] = []
+        self.completion_order: list[int] = []
+        self.consumed_at: CallSite | None = None
+        self.reported: set[str] = set()
+        self.thread_id = threading.get_ident()
+        try:
+            parent = asyncio.current_task()
+        except RuntimeError:
+            parent = None
+        self.parent = parent.get_name() if parent is not None else None
+        try:
+            self.loop_id: int | None = id(asyncio.get_running_loop())
+        except RuntimeError:
+            self.loop_id = None
+
+    def member(self, position: int) -> asyncio.Future[Any] | None:
+        ref = self.members[position] if 0 <= position < len(self.members) else None
+        return ref() if ref is not None else None
+
+    def outcome(self, position: int) -> tuple[str, str]:
+        """What became of the member at ``position``: recorded, or read from the live task now."""
+        future = self.member(position)
+        if future is not None:
+            return outcome_of(future)
+        return self.outcomes.get(position, (OK, ""))
+
+    def describe(self) -> str:
+        return f"batch #{self.id} ({describe_kind(self.kind)} at {self.site.short()}, {self.size} tasks)"
+
+
+def describe_kind(kind: str) -> str:
+    return "TaskGroup" if kind == "taskgroup" else f"asyncio.{kind}()"
+
+
+def outcome_of(future: asyncio.Future[Any]) -> tuple[str, str]:
+    """Read a future's state without consuming its exception (``exception()`` would mark it seen)."""
+    if not future.done():
+        return (PENDING, "")
+    if future.cancelled():
+        return (CANCELLED, "")
+    error = getattr(future, "_exception", None)
+    if error is not None:
+        return (FAILED, type(error).__name__)
+    return (OK, type(getattr(future, "_result", None)).__name__)
+
+
+# A reference that is already dead: the member slot of an input position with no future.
+NO_MEMBER: weakref.ref[Any] = weakref.ref(set())
+
+
+class _Registry:
+    """task -> (batch, position), weakly keyed: an entry disappears with its task."""
+
+    def __init__(self) -> None:
+        self.entries: dict[weakref.ref[Any], tuple[Batch, int]] = {}
+        # The weakref callback is the dict's own C method: no Python frame runs when a task dies.
+        self._forget = self.entries.pop
+
+    def register(self, batch: Batch, futures: Iterable[asyncio.Future[Any] | None]) -> None:
+        """Add ``futures`` as the batch's next members; None marks a position with no future."""
+        refs = [
+            NO_MEMBER if future is None else weakref.ref(future, self._forget) for future in futures
+        ]
+        start = len(batch.members)
+        batch.members.extend(refs)
+        setdefault = self.entries.setdefault
+        # The first batch a task joined is its origin; a later gather over it does not rewrite it.
+        for entry in zip(refs, zip(repeat(batch), count(start))):
+            if entry[0] is not NO_MEMBER:
+                setdefault(*entry)
+
+    def register_all(self, batch: Batch, futures: Iterable[asyncio.Future[Any]]) -> None:
+        """``register`` for a sequence with no gaps: the hot path of gather, kept in C calls."""
+        refs = list(map(weakref.ref, futures, repeat(self._forget)))
+        start = len(batch.members)
+        batch.members.extend(refs)
+        setdefault = self.entries.setdefault
+        for entry in zip(refs, zip(repeat(batch), count(start))):
+            setdefault(*entry)
+
+    def lookup(self, future: object) -> tuple[Batch, int] | None:
+        try:
+            return self.entries.get(weakref.ref(future))
+        except TypeError:  # not weakly referenceable: never one of ours
+            return None
+
+
+registry = _Registry()
+
+
+def reset() -> None:
+    """Forget every batch (tests, uninstall). Old weakref callbacks keep popping from the old dict."""
+    global registry
+    registry = _Registry()
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskProvenance:
+    """Where a task came from and what became of it, as asyncwarden recorded it."""
+
+    batch_id: int
+    batch_kind: str
+    position: int
+    call_site: CallSite
+    parent_task: str | None
+    name: str | None
+    coroutine: str | None
+    submitted: float
+    finished: float | None
+    outcome: str
+    outcome_type: str
+    returned_in: str | None
+    """For ``wait()``: ``"done"`` or ``"pending"``, the set the task was returned in."""
+
+
+def coroutine_name(future: object) -> str | None:
+    get_coro = getattr(future, "get_coro", None)
+    coro = get_coro() if get_coro is not None else None
+    if coro is None:
+        return None
+    return getattr(coro, "__qualname__", None) or type(coro).__name__
+
+
+def provenance(task: object) -> TaskProvenance | None:
+    """The provenance of a task or future asyncwarden saw in a batch, or None."""
+    found = registry.lookup(task)
+    if found is None:
+        return None
+    batch, position = found
+    outcome, outcome_type = outcome_of(task)  # type: ignore[arg-type]
+    returned_in = None
+    if batch.done_order is not None:
+        returned_in = "pending" if position in batch.pending_positions else "done"
+    get_name = getattr(task, "get_name", None)
+    return TaskProvenance(
+        batch_id=batch.id,
+        batch_kind=batch.kind,
+        position=position,
+        call_site=batch.site,
+        parent_task=batch.parent,
+        name=get_name() if get_name is not None else None,
+        coroutine=coroutine_name(task),
+        submitted=batch.submitted,
+        finished=batch.finished if outcome != PENDING else None,
+        outcome=outcome,
+        outcome_type=outcome_type,
+        returned_in=returned_in,
+    )

@@ -1,0 +1,90 @@
+"""Deliver findings: to every sink, then as a warning (warn mode) or a ``FindingError`` (strict).
+
+Sinks are plain callables ``(finding) -> None`` in a list (structlog, OpenTelemetry, the pytest
+plugin's collector). A sink that fails is reported once and skipped; delivery goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import threading
+import warnings
+from collections.abc import Callable, Iterator
+
+from asyncwarden import _state
+from asyncwarden._failopen import internal_error
+from asyncwarden._findings import Finding
+from asyncwarden._rules import RULES
+from asyncwarden.exceptions import FindingError
+
+Sink = Callable[[Finding], None]
+
+sinks: list[Sink] = []
+
+_allowed: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
+    "asyncwarden_allowed", default=frozenset()
+)
+_shown: set[tuple[str, str, int]] = set()
+_shown_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def allow(*codes: str) -> Iterator[None]:
+    """Within this block (and tasks started in it), findings with these codes are not reported.
+
+    For code that combines partial results on purpose: ``with asyncwarden.allow("AW201"): ...``.
+    """
+    unknown = [code for code in codes if code not in RULES]
+    if unknown:
+        raise ValueError(f"unknown rule code(s) {unknown}; known: {', '.join(RULES)}")
+    token = _allowed.set(_allowed.get() | frozenset(codes))
+    try:
+        yield
+    finally:
+        _allowed.reset(token)
+
+
+def is_allowed(code: str) -> bool:
+    return code in _allowed.get()
+
+
+def _first_time(finding: Finding) -> bool:
+    if _state.settings.repeat:
+        return True
+    key = (finding.code, finding.site.filename, finding.site.lineno)
+    with _shown_lock:
+        if key in _shown:
+            return False
+        _shown.add(key)
+        return True
+
+
+def forget_shown() -> None:
+    """Show every finding again, once (a new test, a new run)."""
+    with _shown_lock:
+        _shown.clear()
+
+
+def report(finding: Finding) -> None:
+    """Deliver one finding. Raises ``FindingError`` in strict mode, or a warning turned error."""
+    if is_allowed(finding.code):
+        return
+    for sink in list(sinks):
+        try:
+            sink(finding)
+        except Exception as error:
+            internal_error(f"sink {getattr(sink, '__qualname__', sink)!s}", error)
+    if _state.strict():
+        raise FindingError(finding)
+    if not _first_time(finding):
+        return
+    category = RULES[finding.code].category
+    try:
+        text = finding.render()
+    except Exception as error:  # a finding that cannot be rendered still reaches the user
+        internal_error("render", error)
+        text = f"{finding.code} {finding.name}"
+    warnings.warn_explicit(
+        text, category, finding.site.filename, finding.site.lineno, module=finding.site.function
+    )

@@ -1,0 +1,308 @@
+"""The rule catalog: each rule is data plus, for the combination rules, one small check.
+
+Adding a rule touches this file (and, for a new warning category, ``exceptions.py``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from asyncwarden import exceptions
+from asyncwarden._callsite import CallSite
+from asyncwarden._findings import Finding
+from asyncwarden._lineage import Link, Source
+from asyncwarden._provenance import (
+    CANCELLED,
+    FAILED,
+    OK,
+    PENDING,
+    UNORDERED_KINDS,
+    Batch,
+    describe_kind,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Combination:
+    """One concat/merge/join call, as the rules see it: the inputs' lineage, never their data."""
+
+    operation: str  # "concat", "merge" or "join"
+    site: CallSite
+    inputs: Sequence[Link | None]
+    keyed: bool = False
+    """concat got ``keys=`` or a mapping: each frame stays labelled with its input."""
+    index_used: tuple[bool, ...] = ()
+    """merge/join: whether each side is joined on its index."""
+    rows: tuple[int, ...] = ()
+    rows_out: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """A rule of the catalog."""
+
+    code: str
+    name: str
+    summary: str
+    category: type[exceptions.AsyncWardenWarning]
+    fix: str
+    check: Callable[[Combination], list[Finding]] | None = None
+
+
+def _grouped(inputs: Sequence[Link | None]) -> dict[Batch, list[int]]:
+    """Per batch, the positions of its task results in the order the inputs list them."""
+    groups: dict[Batch, list[int]] = {}
+    for record in inputs:
+        if record is None:
+            continue
+        for source in record.sources:
+            groups.setdefault(source.batch, []).append(source.position)
+    return groups
+
+
+def _sites(combination: Combination, batches: Sequence[Batch]) -> tuple[tuple[str, CallSite], ...]:
+    sites: list[tuple[str, CallSite]] = [(combination.operation, combination.site)]
+    for batch in batches:
+        sites.append((f"batch #{batch.id}", batch.site))
+        if batch.consumed_at is not None:
+            sites.append(("consumed", batch.consumed_at))
+    return tuple(sites)
+
+
+def _order_evidence(batch: Batch, order: list[int]) -> str:
+    if batch.kind == "wait" and batch.done_order is not None:
+        witnessed = [p for p in batch.done_order if p in set(order)]
+        if witnessed == order:
+            return "the order in which wait()'s done set iterates"
+    if batch.kind == "as_completed" and batch.completion_order:
+        witnessed = [p for p in batch.completion_order if p in set(order)]
+        if witnessed == order:
+            return "completion order, as as_completed() yields"
+    return ""
+
+
+def check_unordered_concat(combination: Combination) -> list[Finding]:
+    findings: list[Finding] = []
+    if combination.operation == "concat":
+        if combination.keyed:
+            return findings
+        for batch, order in _grouped(combination.inputs).items():
+            if batch.kind not in UNORDERED_KINDS or len(order) < 2:
+                continue
+            evidence = _order_evidence(batch, order)
+            out_of_order = order != sorted(order) if batch.input_ordered else bool(evidence)
+            if not out_of_order:
+                continue
+            why = f" ({evidence})" if evidence else ""
+            findings.append(
+                _finding(
+                    "AW101",
+                    combination,
+                    [batch],
+                    f"{len(order)} frames from {describe_kind(batch.kind)} reached "
+                    f"pandas.concat() out of submission order",
+                    f"order     concat received input positions {order}{why};\n"
+                    f"          submission order is {sorted(order)}",
+                    order=order,
+                )
+            )
+        return findings
+    # merge/join: two task frames from unordered batches paired by iteration, not by input.
+    pair = [r.sources[0] if r is not None and len(r.sources) == 1 else None for r in combination.inputs]
+    if len(pair) == 2 and pair[0] is not None and pair[1] is not None:
+        left, right = pair
+        if (
+            left.batch.kind in UNORDERED_KINDS
+            and right.batch.kind in UNORDERED_KINDS
+            and left.batch is not right.batch
+            and left.batch.size == right.batch.size
+            and left.position != right.position
+        ):
+            findings.append(
+                _finding(
+                    "AW101",
+                    combination,
+                    [left.batch, right.batch],
+                    f"{combination.operation} pairs partition {left.position} of batch "
+                    f"#{left.batch.id} with partition {right.position} of batch #{right.batch.id}",
+                    "pairing   both frames came out of unordered collections and were paired by\n"
+                    "          iteration order, not by the inputs they were loaded for",
+                )
+            )
+    return findings
+
+
+def _missing(batch: Batch, present: set[int]) -> list[tuple[int, str, str]]:
+    missing = []
+    for position in range(len(batch.members)):
+        if position in present:
+            continue
+        outcome, kind = batch.outcome(position)
+        if outcome in (FAILED, CANCELLED, PENDING):
+            missing.append((position, outcome, kind))
+    return missing
+
+
+def check_incomplete_batch(combination: Combination) -> list[Finding]:
+    findings: list[Finding] = []
+    if combination.operation != "concat":
+        return findings
+    for batch, order in _grouped(combination.inputs).items():
+        missing = _missing(batch, set(order))
+        if not missing:
+            continue
+        reasons = "\n".join(
+            f"          position {p}: {outcome}{f' ({kind})' if kind else ''}"
+            for p, outcome, kind in missing
+        )
+        findings.append(
+            _finding(
+                "AW201",
+                combination,
+                [batch],
+                f"pandas.concat() got {len(order)} of {batch.size} results of "
+                f"{describe_kind(batch.kind)}; {len(missing)} missing without acknowledgement",
+                f"missing   {[p for p, _, _ in missing]}\n{reasons}",
+                missing=[p for p, _, _ in missing],
+            )
+        )
+    return findings
+
+
+def check_merge_fanout(combination: Combination) -> list[Finding]:
+    findings: list[Finding] = []
+    if combination.operation not in ("merge", "join") or len(combination.inputs) != 2:
+        return findings
+    for side, record in zip(("left", "right"), combination.inputs):
+        if record is None:
+            continue
+        uses_index = dict(zip(("left", "right"), combination.index_used)).get(side, False)
+        reasons = []
+        if uses_index and record.index_collisions:
+            reasons.extend(record.index_collisions)
+        if record.duplicated_partitions:
+            dup = ", ".join(f"#{s.batch.id}[{s.position}]" for s in record.duplicated_partitions)
+            reasons.append(f"partitions {dup} were concatenated more than once")
+        if not reasons:
+            continue
+        batches = list(dict.fromkeys(s.batch for s in record.sources))
+        rows = ", ".join(str(r) for r in combination.rows)
+        findings.append(
+            _finding(
+                "AW102",
+                combination,
+                batches,
+                f"{combination.operation} on keys that collide across partitions "
+                f"({side} side): {combination.rows_out} rows out of {rows} in",
+                "keys      " + "\n          ".join(reasons)
+                + (f"\n          combined at {record.site}" if record.site else ""),
+                side=side,
+            )
+        )
+    return findings
+
+
+def _finding(
+    code: str,
+    combination: Combination,
+    batches: Sequence[Batch],
+    title: str,
+    message: str,
+    **details: Any,
+) -> Finding:
+    rule = RULES[code]
+    return Finding(
+        code=code,
+        name=rule.name,
+        title=title,
+        message=message,
+        fix=rule.fix,
+        site=combination.site,
+        sites=_sites(combination, batches),
+        batch_ids=tuple(b.id for b in batches),
+        details={
+            "operation": combination.operation,
+            "inputs": len(combination.inputs),
+            "rows_in": list(combination.rows),
+            "rows_out": combination.rows_out,
+            **details,
+        },
+    )
+
+
+RULES: dict[str, Rule] = {
+    rule.code: rule
+    for rule in (
+        Rule(
+            "AW101",
+            "unordered-concat",
+            "frames from an unordered collection (wait()'s sets, as_completed()) are combined "
+            "in an order that is not their submission order",
+            exceptions.UnorderedConcatWarning,
+            "use asyncio.gather(), which keeps input order; or keep {input: task} and read "
+            "results by input (results = [tasks[i].result() for i in inputs]); or pass keys=",
+            check_unordered_concat,
+        ),
+        Rule(
+            "AW102",
+            "merge-fanout",
+            "a merge or join on index labels or keys that collide because of how task results "
+            "were combined, so rows are multiplied or lost",
+            exceptions.MergeFanoutWarning,
+            "concat partitions with ignore_index=True (or keys=...) before joining on the index, "
+            "and never concatenate a partition twice; validate='one_to_one' makes merge check it",
+            check_merge_fanout,
+        ),
+        Rule(
+            "AW201",
+            "incomplete-batch",
+            "results of a batch are combined while some members failed, were cancelled or are "
+            "still pending, and nothing acknowledges it",
+            exceptions.IncompleteBatchWarning,
+            "raise on failure (gather without return_exceptions, or TaskGroup), retry the "
+            "missing partitions, or say it is intended: with asyncwarden.allow('AW201'): ...",
+            check_incomplete_batch,
+        ),
+        Rule(
+            "AW301",
+            "pending-at-shutdown",
+            "tasks still pending when the event loop shuts down are cancelled (or destroyed) "
+            "silently",
+            exceptions.PendingAtShutdownWarning,
+            "cancel the tasks and await them (await asyncio.gather(*tasks, return_exceptions="
+            "True)), use asyncio.TaskGroup, or mark a daemon task with asyncwarden.allow_pending()",
+        ),
+        Rule(
+            "AW302",
+            "abandoned-pending",
+            "tasks wait() returned in pending were neither awaited nor cancelled by the time the "
+            "caller finished",
+            exceptions.AbandonedPendingWarning,
+            "for t in pending: t.cancel(); then await asyncio.gather(*pending, "
+            "return_exceptions=True); or use asyncio.timeout() around a TaskGroup",
+        ),
+        Rule(
+            "AW303",
+            "cancelled-not-awaited",
+            "a task's cancellation was requested but never awaited, so its cleanup runs later "
+            "or not at all",
+            exceptions.CancelledNotAwaitedWarning,
+            "after task.cancel(), await it (with contextlib.suppress(asyncio.CancelledError): "
+            "await task) or await asyncio.gather(*cancelled, return_exceptions=True)",
+        ),
+    )
+}
+
+
+def check_combination(combination: Combination) -> list[Finding]:
+    """Run every combination rule; return the findings in catalog order."""
+    findings: list[Finding] = []
+    for rule in RULES.values():
+        if rule.check is not None:
+            findings.extend(rule.check(combination))
+    return findings
+
+
+__all__ = ["OK", "RULES", "Combination", "Rule", "Source", "check_combination"]
