@@ -14,7 +14,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from asyncwarden import _compat, _lineage, _provenance, _state
+from asyncwarden import _compat, _lineage, _observers, _provenance, _state
 from asyncwarden._callsite import _is_internal, capture
 from asyncwarden._failopen import internal_error
 from asyncwarden._patching import patch
@@ -57,6 +57,8 @@ def _gather_done(batch: Batch, outer: Future[Any]) -> None:
     try:
         children = [ref() for ref in batch.members]
         _finish(batch, ((i, c) for i, c in enumerate(children) if c is not None))
+        if _observers.on_batch_finished:
+            _observers.batch_finished(batch)
     except Exception as error:
         internal_error("gather completion", error)
 
@@ -75,6 +77,8 @@ def _gather(
             )
             batch.size = len(children)
             _provenance.registry.register_all(batch, children)
+            if _observers.on_batch_started:
+                _observers.batch_started(batch)
             outer.add_done_callback(functools.partial(_gather_done, batch))
     except Exception as error:
         internal_error("gather", error)
@@ -206,6 +210,8 @@ async def _wait(
                     map(asyncio.iscoroutine, items)
                 ):
                     _register_in_order(batch, items, (f for f in items if asyncio.isfuture(f)))
+                if _observers.on_batch_started:
+                    _observers.batch_started(batch)
     except Exception as error:
         internal_error("wait", error)
         batch = None
@@ -222,7 +228,9 @@ async def _wait(
         batch.done_order = [positions.get(id(f), -1) for f in done]
         batch.pending_positions = [positions.get(id(f), -1) for f in pending]
         _finish(batch, ((positions.get(id(f), -1), f) for f in done))
-        batch.finished = time.time() if not pending else None
+        batch.finished = time.time()
+        if _observers.on_batch_finished:
+            _observers.batch_finished(batch)
         if pending:
             _lifecycle_hook(batch, pending)
     except Exception as error:
@@ -251,6 +259,8 @@ def _member_done(batch: Batch, position: int, future: Future[Any]) -> None:
             _lineage.link_task_result(getattr(future, "_result", None), batch, position)
         if len(batch.completion_order) == batch.size:
             batch.finished = time.time()
+            if _observers.on_batch_finished:
+                _observers.batch_finished(batch)
     except Exception as error:
         internal_error("as_completed completion", error)
 
@@ -293,6 +303,8 @@ def _as_completed(
                 batch = Batch("as_completed", capture(2), {"timeout": kwargs.get("timeout")})
                 batch.size = len(set(map(id, items)))
                 batch.input_ordered = not isinstance(args[0], (set, frozenset))
+                if _observers.on_batch_started:
+                    _observers.batch_started(batch)
     except Exception as error:
         internal_error("as_completed", error)
         batch = None
@@ -345,6 +357,8 @@ def _create_task(
         batch = _groups.get(instance)
         if batch is None:
             batch = _groups[instance] = Batch("taskgroup", capture(2))
+            if _observers.on_batch_started:
+                _observers.batch_started(batch)
         batch.size += 1
         _provenance.registry.register_all(batch, (task,))
     except Exception as error:
@@ -363,6 +377,8 @@ async def _aexit(
             if batch is not None:
                 members = [(i, r()) for i, r in enumerate(batch.members)]
                 _finish(batch, ((i, f) for i, f in members if f is not None))
+                if _observers.on_batch_finished:
+                    _observers.batch_finished(batch)
         except Exception as error:
             internal_error("TaskGroup exit", error)
 

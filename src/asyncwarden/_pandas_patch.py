@@ -7,10 +7,12 @@ Applied when the program imports pandas. Per call the guard looks up each input 
 from __future__ import annotations
 
 import contextvars
+import dataclasses
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from asyncwarden import _callsite, _lineage, _report, _rules
+from asyncwarden import _callsite, _lineage, _observers, _report, _rules
 from asyncwarden._failopen import internal_error
 from asyncwarden._lineage import Link, Source
 from asyncwarden._patching import patch
@@ -65,6 +67,7 @@ def _concat(wrapped: Wrapped, instance: object, args: tuple[Any, ...], kwargs: d
         return wrapped(*args, **kwargs)
     findings: list[Any] = []
     record: Link | None = None
+    combination = None
     try:
         objs = args[0] if args else kwargs.get("objs")
         keyed = isinstance(objs, Mapping) or kwargs.get("keys") is not None
@@ -88,14 +91,19 @@ def _concat(wrapped: Wrapped, instance: object, args: tuple[Any, ...], kwargs: d
     except Exception as error:
         internal_error("pandas.concat", error)
         findings, record = [], None
+    start = time.time()
     token = _inside.set(True)
     try:
         result = wrapped(*args, **kwargs)
     finally:
         _inside.reset(token)
-    if record is not None:
+    if record is not None and combination is not None:
         try:
             _lineage.link(result, record)
+            if _observers.on_combined:
+                rows_in = tuple(len(o) for o in values)
+                done = dataclasses.replace(combination, rows=rows_in, rows_out=len(result))
+                _observers.combined(done, start, time.time(), findings, result)
         except Exception as error:
             internal_error("pandas.concat result", error)
     for finding in findings:
@@ -138,6 +146,7 @@ def _combine(operation: str) -> Callable[[Wrapped, Any, tuple[Any, ...], dict[st
         except Exception as error:
             internal_error(f"pandas {operation}", error)
             combination = None
+        start = time.time()
         token = _inside.set(True)
         try:
             result = wrapped(*args, **kwargs)
@@ -146,12 +155,12 @@ def _combine(operation: str) -> Callable[[Wrapped, Any, tuple[Any, ...], dict[st
         findings: list[Any] = []
         if combination is not None:
             try:
-                import dataclasses
-
                 combination = dataclasses.replace(combination, rows_out=len(result))
                 findings = _rules.check_combination(combination)
                 sources = tuple(s for r in links if r is not None for s in r.sources)
                 _lineage.link(result, Link(sources, operation, combination.site))
+                if _observers.on_combined:
+                    _observers.combined(combination, start, time.time(), findings, result)
             except Exception as error:
                 internal_error(f"pandas {operation} result", error)
                 findings = []

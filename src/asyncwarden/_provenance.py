@@ -43,6 +43,7 @@ class Batch:
         "kind",
         "loop_id",
         "members",
+        "observed",
         "options",
         "outcomes",
         "parent",
@@ -71,6 +72,8 @@ class Batch:
         self.completion_order: list[int] = []
         self.consumed_at: CallSite | None = None
         self.reported: set[str] = set()
+        # Free for observers (telemetry keeps its span context here); never read by the rules.
+        self.observed: Any = None
         self.thread_id = threading.get_ident()
         try:
             parent = asyncio.current_task()
