@@ -12,6 +12,7 @@ INSTRUMENTATION_NAME = "asyncwarden"
 SPAN_BATCH = "asyncwarden.batch"  # one per wait/gather/as_completed/TaskGroup
 SPAN_TASK = "asyncwarden.task"  # opt-in, capped per batch
 SPAN_COMBINE = "asyncwarden.combine"  # one per pandas concat/merge/join of tracked frames
+SPAN_FINDING = "asyncwarden.finding"  # a finding detected outside any asyncwarden span (AW3xx)
 
 # Batch attributes
 BATCH_ID = "asyncwarden.batch.id"
@@ -41,17 +42,22 @@ COMBINE_INPUTS = "asyncwarden.combine.inputs"
 COMBINE_ROWS_IN = "asyncwarden.combine.rows_in"
 COMBINE_ROWS_OUT = "asyncwarden.combine.rows_out"
 COMBINE_BATCHES = "asyncwarden.combine.batch_ids"
+# Input order as "batch_id:position" strings: the order the operation received task results in.
+COMBINE_SOURCES = "asyncwarden.combine.sources"
 
-# Call site: OpenTelemetry's code.* semantic conventions
-CODE_FILEPATH = "code.filepath"
-CODE_LINENO = "code.lineno"
-CODE_FUNCTION = "code.function"
+# Call site: OpenTelemetry's stable code.* semantic conventions (they replaced the deprecated
+# code.filepath, code.lineno and code.function by these).
+CODE_FILEPATH = "code.file.path"
+CODE_LINENO = "code.line.number"
+CODE_FUNCTION = "code.function.name"
 
 # Finding span events: the event is named after the rule code ("AW101")
 FINDING_CODE = "asyncwarden.finding.code"
 FINDING_NAME = "asyncwarden.finding.name"
 FINDING_MESSAGE = "asyncwarden.finding.message"
-FINDING_SITES = "asyncwarden.finding.sites"
+FINDING_SITES = "asyncwarden.finding.sites"  # "role: file:line in function" strings
+FINDING_TITLE = "asyncwarden.finding.title"
+FINDING_BATCHES = "asyncwarden.finding.batch_ids"
 
 # Metrics
 METRIC_FINDINGS = "asyncwarden.findings"  # counter, {finding}, attribute asyncwarden.rule
@@ -60,3 +66,12 @@ METRIC_BATCH_SIZE = "asyncwarden.batch.size"  # histogram, {task}
 METRIC_PENDING_AT_SHUTDOWN = "asyncwarden.tasks.pending_at_shutdown"  # counter, {task}
 METRIC_RULE_ATTRIBUTE = "asyncwarden.rule"
 METRIC_KIND_ATTRIBUTE = "asyncwarden.batch.kind"
+
+# Arrays on spans (orders, sources) keep at most this many items; size attributes keep the count.
+MAX_ARRAY_LENGTH = 1024
+
+# structlog events (docs/telemetry.md lists their fields)
+EVENT_BATCH = "asyncwarden.batch"  # debug, when a batch finishes
+EVENT_COMBINE = "asyncwarden.combine"  # debug, after a concat/merge/join of tracked frames
+EVENT_FINDING = "asyncwarden.finding"  # warning, one per finding
+EVENT_SHUTDOWN = "asyncwarden.shutdown"  # warning, tasks pending when the loop shut down
