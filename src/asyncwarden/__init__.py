@@ -7,27 +7,32 @@ from, and reports unordered, incomplete and stray task results as findings.
 
 from __future__ import annotations
 
-from asyncwarden._activation import guarded, install, is_installed, uninstall
-from asyncwarden._callsite import CallSite
-from asyncwarden._config import Mode
-from asyncwarden._findings import Finding
-from asyncwarden._lifecycle import allow_pending
-from asyncwarden._lineage import Lineage, LineageSource, lineage
-from asyncwarden._provenance import TaskProvenance, provenance
-from asyncwarden._report import allow
-from asyncwarden._rules import RULES, Rule
-from asyncwarden.exceptions import (
-    AbandonedPendingWarning,
-    AsyncWardenError,
-    AsyncWardenWarning,
-    CancelledNotAwaitedWarning,
-    ConfigurationError,
-    FindingError,
-    IncompleteBatchWarning,
-    MergeFanoutWarning,
-    PendingAtShutdownWarning,
-    UnorderedConcatWarning,
-)
+# Not `from typing import TYPE_CHECKING`: importing typing costs start-up time; mypy reads the name.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from asyncwarden._activation import guarded, install, is_installed, uninstall
+    from asyncwarden._callsite import CallSite
+    from asyncwarden._config import Mode
+    from asyncwarden._findings import Finding
+    from asyncwarden._lifecycle import allow_pending
+    from asyncwarden._lineage import Lineage, LineageSource, lineage
+    from asyncwarden._provenance import TaskProvenance, provenance
+    from asyncwarden._report import allow
+    from asyncwarden._rules import RULES, Rule
+    from asyncwarden.exceptions import (
+        AbandonedPendingWarning,
+        AsyncWardenError,
+        AsyncWardenWarning,
+        CancelledNotAwaitedWarning,
+        ConfigurationError,
+        FindingError,
+        IncompleteBatchWarning,
+        MergeFanoutWarning,
+        PendingAtShutdownWarning,
+        UnorderedConcatWarning,
+    )
 
 __version__ = "0.1.0"
 
@@ -59,3 +64,39 @@ __all__ = [
     "provenance",
     "uninstall",
 ]
+
+# The start-up hook imports this package in every process where ASYNCWARDEN is set, so the
+# public names load on first use: switching the guard on must not pay for what it may never use.
+_LOCATIONS = {
+    "guarded": "_activation",
+    "install": "_activation",
+    "is_installed": "_activation",
+    "uninstall": "_activation",
+    "CallSite": "_callsite",
+    "Mode": "_config",
+    "Finding": "_findings",
+    "allow_pending": "_lifecycle",
+    "Lineage": "_lineage",
+    "LineageSource": "_lineage",
+    "lineage": "_lineage",
+    "TaskProvenance": "_provenance",
+    "provenance": "_provenance",
+    "allow": "_report",
+    "RULES": "_rules",
+    "Rule": "_rules",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LOCATIONS.get(name, "exceptions" if name in __all__ else None)
+    if module is None:
+        raise AttributeError(f"module 'asyncwarden' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"asyncwarden.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

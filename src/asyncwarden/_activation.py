@@ -30,6 +30,9 @@ def _when_imported(module_name: str, apply: str) -> None:
         if generation != _generation or not _installed:
             return
         try:
+            from asyncwarden import _sinks
+
+            _sinks.install()
             if apply == "asyncio":
                 from asyncwarden import _asyncio_patch, _lifecycle
 
@@ -61,9 +64,6 @@ def install(mode: str | Mode = "warn", **options: object) -> None:
             return
         _installed = True
         _generation += 1
-        from asyncwarden import _sinks
-
-        _sinks.install()
         _when_imported("asyncio", "asyncio")
         _when_imported("pandas", "pandas")
 

@@ -145,9 +145,9 @@ def _position_of(positions: dict[int, int], future: Future[Any]) -> int | None:
     return found
 
 
-def _register_in_order(batch: Batch, items: list[Any], futures: Iterable[Future[Any]]) -> dict[
-    int, int
-]:
+def _register_in_order(
+    batch: Batch, items: list[Any], futures: Iterable[Future[Any]]
+) -> dict[int, int]:
     """Register ``futures`` at their input positions; returns id(future) -> position."""
     positions = _positions(items)
     ordered: list[Future[Any] | None] = [None] * len(items)
@@ -177,10 +177,13 @@ def _adversarial(done: set[Future[Any]], position: dict[int, int]) -> set[Future
     members = sorted(done, key=lambda f: position.get(id(f), -1))
     for size in (8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192):
         for sequence in (members[::-1], members):
-            candidate = set(sequence)
+            # Growing the table with padding and removing it again changes which slot each
+            # member hashes to, and so the iteration order, without touching the members.
+            grown: set[object] = set(sequence)
             padding = [object() for _ in range(max(0, size * 3 // 5 - len(sequence)))]
-            candidate.update(padding)
-            candidate.difference_update(padding)
+            grown.update(padding)
+            grown.difference_update(padding)
+            candidate: set[Future[Any]] = grown  # type: ignore[assignment]
             if not ascending(candidate):
                 return candidate
     return done
@@ -206,9 +209,7 @@ async def _wait(
                 )
                 batch.size = len(items)
                 batch.input_ordered = not isinstance(args[0], (set, frozenset))
-                if not _compat.WAIT_ACCEPTS_COROUTINES or not any(
-                    map(asyncio.iscoroutine, items)
-                ):
+                if not _compat.WAIT_ACCEPTS_COROUTINES or not any(map(asyncio.iscoroutine, items)):
                     _register_in_order(batch, items, (f for f in items if asyncio.isfuture(f)))
                 if _observers.on_batch_started:
                     _observers.batch_started(batch)
@@ -222,7 +223,9 @@ async def _wait(
         if not batch.members:  # 3.10 with coroutines: the tasks exist only now
             positions = _register_in_order(batch, items, [*done, *pending])
         else:
-            positions = {id(f): i for i, f in enumerate(r() for r in batch.members) if f is not None}
+            positions = {
+                id(f): i for i, f in enumerate(r() for r in batch.members) if f is not None
+            }
         if _state.strict():
             done = _adversarial(done, positions)
         batch.done_order = [positions.get(id(f), -1) for f in done]
@@ -336,7 +339,11 @@ async def _wait_for(
     try:
         awaitable = args[0] if args else kwargs.get("fut")
         if asyncio.isfuture(awaitable) and not _called_by_asyncio():
-            batch = Batch("wait_for", capture(2), {"timeout": args[1] if len(args) > 1 else kwargs.get("timeout")})
+            batch = Batch(
+                "wait_for",
+                capture(2),
+                {"timeout": args[1] if len(args) > 1 else kwargs.get("timeout")},
+            )
             batch.size = 1
             _provenance.registry.register_all(batch, (awaitable,))
     except Exception as error:
@@ -391,6 +398,7 @@ def install() -> None:
     patch((tasks, asyncio), "wait", _wait)
     patch((tasks, asyncio), "as_completed", _as_completed)
     patch((tasks, asyncio), "wait_for", _wait_for)
-    if _compat.PY_3_11_PLUS:
-        patch((asyncio.TaskGroup,), "create_task", _create_task)
-        patch((asyncio.TaskGroup,), "__aexit__", _aexit)
+    task_group = getattr(asyncio, "TaskGroup", None)  # 3.11+
+    if task_group is not None:
+        patch((task_group,), "create_task", _create_task)
+        patch((task_group,), "__aexit__", _aexit)

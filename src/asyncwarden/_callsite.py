@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import os
 import sys
@@ -17,10 +16,10 @@ def _package_dir(module_file: str | None) -> str:
 
 _INTERNAL_PREFIXES: tuple[str, ...] = (
     _package_dir(__file__),
-    _package_dir(asyncio.__file__),
+    # asyncio's folder, found without importing asyncio (start-up must stay cheap)
+    os.path.join(os.path.dirname(os.path.abspath(os.__file__)), "asyncio") + os.sep,
     _package_dir(wrapt.__file__),
 )
-_pandas_prefix: list[str] = []
 
 
 def add_internal_package(module_file: str | None) -> None:
@@ -77,4 +76,8 @@ def capture(depth: int = 2) -> CallSite:
     if frame is None:
         return UNKNOWN
     code = frame.f_code
-    return CallSite(code.co_filename, frame.f_lineno, code.co_qualname if hasattr(code, "co_qualname") else code.co_name)
+    return CallSite(
+        code.co_filename,
+        frame.f_lineno,
+        code.co_qualname if hasattr(code, "co_qualname") else code.co_name,
+    )

@@ -37,11 +37,15 @@ class Finding:
 
     def render(self) -> str:
         """A short block that reads well on a terminal."""
-        width = max([len("fix"), *(len(role) for role, _ in self.sites)])
+        # A message line is "label  text"; an indented line continues the previous label.
+        rows = [(role, f"{site.short()} in {site.function}") for role, site in self.sites]
+        for line in self.message.splitlines():
+            label, _, text = ("", "", line) if line[:1].isspace() else line.partition(" ")
+            rows.append((label, text.strip()))
+        rows.append(("fix", self.fix))
+        width = max(len(label) for label, _ in rows)
         lines = [f"{self.code} {self.name}: {self.title}"]
-        lines.extend(f"  {role:<{width}}  {site}" for role, site in self.sites)
-        lines.extend("  " + line for line in self.message.splitlines())
-        lines.append(f"  {'fix':<{width}}  {self.fix}")
+        lines.extend(f"  {label:<{width}}  {text}" for label, text in rows)
         return "\n".join(lines)
 
     def __str__(self) -> str:

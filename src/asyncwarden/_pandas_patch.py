@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
+import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -18,9 +19,12 @@ from asyncwarden._lineage import Link, Source
 from asyncwarden._patching import patch
 
 # pandas' DataFrame.join calls merge/concat internally: only the outermost call is the user's.
-_inside: contextvars.ContextVar[bool] = contextvars.ContextVar("asyncwarden_in_pandas", default=False)
+_inside: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "asyncwarden_in_pandas", default=False
+)
 
 Wrapped = Callable[..., Any]
+Wrapper = Callable[[Wrapped, Any, tuple[Any, ...], dict[str, Any]], Any]
 
 
 def _range_collisions(frames: list[Any]) -> tuple[str, ...]:
@@ -43,7 +47,9 @@ def _range_collisions(frames: list[Any]) -> tuple[str, ...]:
     return ()
 
 
-def _concat_link(objs: list[Any], links: list[Link | None], kwargs: dict[str, Any], site: Any) -> Link:
+def _concat_link(
+    objs: list[Any], links: list[Link | None], kwargs: dict[str, Any], site: Any
+) -> Link:
     sources: list[Source] = []
     seen: set[tuple[int, int]] = set()
     duplicated: list[Source] = []
@@ -57,12 +63,18 @@ def _concat_link(objs: list[Any], links: list[Link | None], kwargs: dict[str, An
             seen.add(key)
             sources.append(source)
     collisions: tuple[str, ...] = ()
-    if not kwargs.get("ignore_index") and kwargs.get("keys") is None and kwargs.get("axis", 0) in (0, "index"):
+    if (
+        not kwargs.get("ignore_index")
+        and kwargs.get("keys") is None
+        and kwargs.get("axis", 0) in (0, "index")
+    ):
         collisions = _range_collisions([o for o, r in zip(objs, links) if r is not None])
     return Link(tuple(sources), "concat", site, collisions, tuple(duplicated))
 
 
-def _concat(wrapped: Wrapped, instance: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+def _concat(
+    wrapped: Wrapped, instance: object, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
     if _inside.get():
         return wrapped(*args, **kwargs)
     findings: list[Any] = []
@@ -111,7 +123,9 @@ def _concat(wrapped: Wrapped, instance: object, args: tuple[Any, ...], kwargs: d
     return result
 
 
-def _merge_sides(operation: str, args: tuple[Any, ...], kwargs: dict[str, Any], instance: Any) -> tuple[Any, Any, tuple[bool, bool]]:
+def _merge_sides(
+    operation: str, args: tuple[Any, ...], kwargs: dict[str, Any], instance: Any
+) -> tuple[Any, Any, tuple[bool, bool]]:
     if operation == "merge" and instance is None:  # pd.merge(left, right, ...)
         left = args[0] if args else kwargs.get("left")
         right = args[1] if len(args) > 1 else kwargs.get("right")
@@ -127,7 +141,9 @@ def _merge_sides(operation: str, args: tuple[Any, ...], kwargs: dict[str, Any], 
 
 
 def _combine(operation: str) -> Callable[[Wrapped, Any, tuple[Any, ...], dict[str, Any]], Any]:
-    def wrapper(wrapped: Wrapped, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def wrapper(
+        wrapped: Wrapped, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         if _inside.get():
             return wrapped(*args, **kwargs)
         combination = None
@@ -171,13 +187,26 @@ def _combine(operation: str) -> Callable[[Wrapped, Any, tuple[Any, ...], dict[st
     return wrapper
 
 
+def _as_pandas_frame(function: Wrapper, pandas_dir: str) -> Wrapper:
+    """Make the wrapper's frame count as pandas' own in pandas' warning attribution.
+
+    pandas points its warnings at the first frame outside its folder (``find_stack_level``); a
+    wrapper frame would take the user's place there. Its code object gets a file name inside
+    pandas' folder, so pandas' warnings still name the user's line, as without the guard.
+    """
+    code = function.__code__
+    function.__code__ = code.replace(co_filename=os.path.join(pandas_dir, "<asyncwarden guard>"))
+    return function
+
+
 def install(pandas: Any) -> None:
     """Patch pandas' public entry points; called by the post-import hook."""
     from pandas.core.frame import DataFrame
 
+    pandas_dir = os.path.dirname(os.path.abspath(pandas.__file__))
     _callsite.add_internal_package(pandas.__file__)
     _lineage.FRAME_TYPES.update({pandas.DataFrame, pandas.Series})
-    patch((pandas,), "concat", _concat)
-    patch((pandas,), "merge", _combine("merge"))
-    patch((DataFrame,), "merge", _combine("merge"))
-    patch((DataFrame,), "join", _combine("join"))
+    patch((pandas,), "concat", _as_pandas_frame(_concat, pandas_dir))
+    patch((pandas,), "merge", _as_pandas_frame(_combine("merge"), pandas_dir))
+    patch((DataFrame,), "merge", _as_pandas_frame(_combine("merge"), pandas_dir))
+    patch((DataFrame,), "join", _as_pandas_frame(_combine("join"), pandas_dir))

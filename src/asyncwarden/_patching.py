@@ -27,7 +27,9 @@ def patch(owners: tuple[object, ...], name: str, wrapper: Wrapper) -> None:
         wrapped = wrapt.FunctionWrapper(original, wrapper)
         for owner in owners:
             # Look in the owner's own namespace: a class attribute fetched with getattr is bound.
-            current = vars(owner).get(name) if isinstance(owner, type) else getattr(owner, name, None)
+            current = (
+                vars(owner).get(name) if isinstance(owner, type) else getattr(owner, name, None)
+            )
             if current is original:
                 wrapt.apply_patch(owner, name, wrapped)
                 _applied.append((owner, name, original))

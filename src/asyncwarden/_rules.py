@@ -63,9 +63,9 @@ def _grouped(inputs: Sequence[Link | None]) -> dict[Batch, list[int]]:
 
 
 def _sites(combination: Combination, batches: Sequence[Batch]) -> tuple[tuple[str, CallSite], ...]:
-    sites: list[tuple[str, CallSite]] = [(combination.operation, combination.site)]
+    sites: list[tuple[str, CallSite]] = [(f"pandas.{combination.operation}()", combination.site)]
     for batch in batches:
-        sites.append((f"batch #{batch.id}", batch.site))
+        sites.append((f"{describe_kind(batch.kind)} #{batch.id}", batch.site))
         if batch.consumed_at is not None:
             sites.append(("consumed", batch.consumed_at))
     return tuple(sites)
@@ -110,11 +110,15 @@ def check_unordered_concat(combination: Combination) -> list[Finding]:
             )
         return findings
     # merge/join: two task frames from unordered batches paired by iteration, not by input.
-    pair = [r.sources[0] if r is not None and len(r.sources) == 1 else None for r in combination.inputs]
-    if len(pair) == 2 and pair[0] is not None and pair[1] is not None:
+    pair = [
+        r.sources[0] if r is not None and len(r.sources) == 1 else None for r in combination.inputs
+    ]
+    if len(pair) == 2:
         left, right = pair
         if (
-            left.batch.kind in UNORDERED_KINDS
+            left is not None
+            and right is not None
+            and left.batch.kind in UNORDERED_KINDS
             and right.batch.kind in UNORDERED_KINDS
             and left.batch is not right.batch
             and left.batch.size == right.batch.size
@@ -172,36 +176,37 @@ def check_incomplete_batch(combination: Combination) -> list[Finding]:
 
 
 def check_merge_fanout(combination: Combination) -> list[Finding]:
-    findings: list[Finding] = []
     if combination.operation not in ("merge", "join") or len(combination.inputs) != 2:
-        return findings
-    for side, record in zip(("left", "right"), combination.inputs):
+        return []
+    reasons: list[str] = []
+    batches: list[Batch] = []
+    for side, record, uses_index in zip(
+        ("left", "right"), combination.inputs, combination.index_used or (False, False)
+    ):
         if record is None:
             continue
-        uses_index = dict(zip(("left", "right"), combination.index_used)).get(side, False)
-        reasons = []
-        if uses_index and record.index_collisions:
-            reasons.extend(record.index_collisions)
+        found = list(record.index_collisions) if uses_index else []
         if record.duplicated_partitions:
             dup = ", ".join(f"#{s.batch.id}[{s.position}]" for s in record.duplicated_partitions)
-            reasons.append(f"partitions {dup} were concatenated more than once")
-        if not reasons:
+            found.append(f"partitions {dup} were concatenated more than once")
+        if not found:
             continue
-        batches = list(dict.fromkeys(s.batch for s in record.sources))
-        rows = ", ".join(str(r) for r in combination.rows)
-        findings.append(
-            _finding(
-                "AW102",
-                combination,
-                batches,
-                f"{combination.operation} on keys that collide across partitions "
-                f"({side} side): {combination.rows_out} rows out of {rows} in",
-                "keys      " + "\n          ".join(reasons)
-                + (f"\n          combined at {record.site}" if record.site else ""),
-                side=side,
-            )
+        where = f" (concatenated at {record.site.short()})" if record.site else ""
+        reasons.extend(f"{side}: {reason}{where}" for reason in found)
+        batches.extend(s.batch for s in record.sources)
+    if not reasons:
+        return []
+    rows = " + ".join(str(r) for r in combination.rows)
+    return [
+        _finding(
+            "AW102",
+            combination,
+            list(dict.fromkeys(batches)),
+            f"{combination.operation} on labels that repeat across partitions: "
+            f"{combination.rows_out} rows out of {rows} in",
+            "keys      " + "\n          ".join(reasons),
         )
-    return findings
+    ]
 
 
 def _finding(

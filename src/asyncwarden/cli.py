@@ -21,8 +21,6 @@ def _run(arguments: argparse.Namespace) -> int:
     environ = dict(os.environ)
     environ[MODE_VARIABLE] = arguments.mode
     executable = shutil.which(command[0]) or command[0]
-    if command[0] in ("python", "python3") and not shutil.which(command[0]):
-        executable = sys.executable
     try:
         os.execvpe(executable, command, environ)
     except OSError as error:
@@ -39,6 +37,27 @@ def _rules(arguments: argparse.Namespace) -> int:
         if arguments.verbose:
             print(f"        fix: {rule.fix}")
             print(f"        warning: asyncwarden.{rule.category.__name__}")
+    return 0
+
+
+def _dashboard(arguments: argparse.Namespace) -> int:
+    from asyncwarden.dashboard import TraceFileError, write_report
+
+    try:
+        summary = write_report(arguments.traces, arguments.output)
+    except TraceFileError as error:
+        sys.stderr.write(f"asyncwarden dashboard: {error}\n")
+        return 1
+    except OSError as error:
+        sys.stderr.write(
+            f"asyncwarden dashboard: cannot write {arguments.output}: {error.strerror}\n"
+        )
+        return 1
+    findings = ", ".join(f"{code} x{n}" for code, n in summary["byRule"].items()) or "no findings"
+    print(
+        f"wrote {arguments.output}: {summary['batches']} batches, {summary['tasks']} tasks, "
+        f"{summary['combines']} concat/merge/join, {findings}"
+    )
     return 0
 
 
@@ -61,6 +80,14 @@ def parser() -> argparse.ArgumentParser:
     rules = commands.add_parser("rules", help="list the rule catalog")
     rules.add_argument("-v", "--verbose", action="store_true", help="show fixes and categories")
     rules.set_defaults(handler=_rules)
+    dashboard = commands.add_parser(
+        "dashboard", help="write a self-contained HTML report from OTLP/JSON trace files"
+    )
+    dashboard.add_argument("traces", nargs="+", metavar="TRACE", help="OTLP/JSON trace file")
+    dashboard.add_argument(
+        "-o", "--output", default="asyncwarden-report.html", help="HTML file to write"
+    )
+    dashboard.set_defaults(handler=_dashboard)
     return top
 
 

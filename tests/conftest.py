@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import asyncwarden
+from asyncwarden import _failopen, _lineage, _provenance, _report
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def guard() -> Iterator[None]:
+    """The guard on in warn mode for one test, everything recorded forgotten afterwards."""
+    with asyncwarden.guarded("warn"):
+        yield
+    _reset()
+
+
+@pytest.fixture
+def strict_guard() -> Iterator[None]:
+    with asyncwarden.guarded("strict"):
+        yield
+    _reset()
+
+
+def _reset() -> None:
+    _provenance.reset()
+    _lineage.reset()
+    _report.forget_shown()
+    _failopen.reset()
+
+
+def run_python(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run the test interpreter as a user would: a fresh process, variables set on its own."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("ASYNCWARDEN")}
+    environ.update(env or {})
+    return subprocess.run(
+        [sys.executable, *args],
+        env=environ,
+        cwd=cwd or ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+import asyncio
+import gc
+import sys
+import threading
+
+import pytest
+
+import asyncwarden
+from asyncwarden import _provenance
+
+
+async def _value(x: int, delay: float = 0) -> int:
+    await asyncio.sleep(delay)
+    return x
+
+
+async def _fail() -> None:
+    await asyncio.sleep(0)
+    raise KeyError("partition")
+
+
+def _line_of(marker: str) -> int:
+    with open(__file__) as source:
+        for number, line in enumerate(source, 1):
+            if marker in line and "_line_of" not in line:
+                return number
+    raise AssertionError(marker)
+
+
+@pytest.mark.usefixtures("guard")
+def test_gather_members_carry_batch_position_site_and_outcome() -> None:
+    async def main() -> list[asyncio.Future[object]]:
+        tasks = [asyncio.ensure_future(_value(i)) for i in range(3)]
+        failing = asyncio.ensure_future(_fail())
+        await asyncio.gather(*tasks, failing, return_exceptions=True)  # gather-site
+        return [*tasks, failing]
+
+    tasks = asyncio.run(main())
+    records = [asyncwarden.provenance(t) for t in tasks]
+    assert all(r is not None for r in records)
+    first = records[0]
+    assert first is not None
+    assert first.batch_kind == "gather"
+    assert [r.position for r in records if r] == [0, 1, 2, 3]
+    assert len({r.batch_id for r in records if r}) == 1
+    assert first.call_site.filename == __file__
+    assert first.call_site.lineno == _line_of("# gather-site")
+    assert first.call_site.function.endswith("main")
+    assert first.parent_task is not None
+    assert first.coroutine is not None and first.coroutine.endswith("_value")
+    assert first.outcome == "ok" and first.outcome_type == "int"
+    last = records[3]
+    assert last is not None
+    assert (last.outcome, last.outcome_type) == ("failed", "KeyError")
+
+
+@pytest.mark.usefixtures("guard")
+def test_wait_records_done_and_pending_and_keeps_plain_sets() -> None:
+    async def main() -> tuple[object, object, list[asyncio.Task[int]]]:
+        fast = asyncio.create_task(_value(1))
+        slow = asyncio.create_task(_value(2, delay=10))
+        done, pending = await asyncio.wait([fast, slow], timeout=0.05)
+        slow.cancel()
+        await asyncio.gather(slow, return_exceptions=True)
+        return done, pending, [fast, slow]
+
+    done, pending, (fast, slow) = asyncio.run(main())
+    assert type(done) is set and type(pending) is set
+    fast_record = asyncwarden.provenance(fast)
+    slow_record = asyncwarden.provenance(slow)
+    assert fast_record is not None and slow_record is not None
+    assert fast_record.batch_kind == "wait"
+    assert (fast_record.position, fast_record.returned_in) == (0, "done")
+    assert (slow_record.position, slow_record.returned_in) == (1, "pending")
+    # The later gather over the pending task does not rewrite where it came from.
+    assert slow_record.batch_id == fast_record.batch_id
+    assert slow_record.outcome == "cancelled"
+
+
+@pytest.mark.usefixtures("guard")
+def test_wait_accepts_a_one_shot_iterator_and_still_records_positions() -> None:
+    async def main() -> list[asyncio.Task[int]]:
+        tasks = [asyncio.create_task(_value(i)) for i in range(3)]
+        done, pending = await asyncio.wait(iter(tasks))
+        assert done == set(tasks) and not pending
+        return tasks
+
+    tasks = asyncio.run(main())
+    assert [asyncwarden.provenance(t).position for t in tasks] == [0, 1, 2]  # type: ignore[union-attr]
+
+
+@pytest.mark.usefixtures("guard")
+def test_as_completed_members_are_tracked_for_tasks_and_coroutines() -> None:
+    async def main() -> tuple[list[int], list[asyncio.Task[int]]]:
+        tasks = [asyncio.create_task(_value(i)) for i in range(3)]
+        results = [await f for f in asyncio.as_completed(tasks)]
+        return results, tasks
+
+    results, tasks = asyncio.run(main())
+    assert sorted(results) == [0, 1, 2]
+    records = [asyncwarden.provenance(t) for t in tasks]
+    assert [r.batch_kind for r in records if r] == ["as_completed"] * 3
+    assert [r.position for r in records if r] == [0, 1, 2]
+
+
+@pytest.mark.usefixtures("guard")
+def test_wait_for_tracks_a_task_it_is_given() -> None:
+    async def main() -> asyncio.Task[int]:
+        task = asyncio.create_task(_value(5))
+        assert await asyncio.wait_for(task, timeout=5) == 5
+        return task
+
+    record = asyncwarden.provenance(asyncio.run(main()))
+    assert record is not None and record.batch_kind == "wait_for"
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="asyncio.TaskGroup is new in 3.11")
+@pytest.mark.usefixtures("guard")
+def test_task_group_members_are_one_batch_in_creation_order() -> None:
+    async def main() -> list[asyncio.Task[int]]:
+        async with asyncio.TaskGroup() as group:  # type: ignore[attr-defined]
+            return [group.create_task(_value(i)) for i in range(3)]
+
+    tasks = asyncio.run(main())
+    records = [asyncwarden.provenance(t) for t in tasks]
+    assert [r.batch_kind for r in records if r] == ["taskgroup"] * 3
+    assert [r.position for r in records if r] == [0, 1, 2]
+    assert len({r.batch_id for r in records if r}) == 1
+
+
+@pytest.mark.usefixtures("guard")
+def test_provenance_is_none_for_a_task_never_seen_in_a_batch() -> None:
+    async def main() -> asyncio.Task[int]:
+        task = asyncio.create_task(_value(1))
+        await task
+        return task
+
+    assert asyncwarden.provenance(asyncio.run(main())) is None
+    assert asyncwarden.provenance(object()) is None
+
+
+@pytest.mark.usefixtures("guard")
+def test_registry_keeps_no_task_alive() -> None:
+    async def main() -> None:
+        await asyncio.gather(*(_value(i) for i in range(100)))
+
+    asyncio.run(main())
+    gc.collect()
+    assert len(_provenance.registry.entries) == 0
+
+
+@pytest.mark.usefixtures("guard")
+def test_loops_in_threads_keep_their_own_provenance() -> None:
+    results: dict[int, list[tuple[int, int]]] = {}
+
+    def worker(n: int) -> None:
+        async def main() -> list[asyncio.Task[int]]:
+            tasks = [asyncio.ensure_future(_value(i)) for i in range(50)]
+            await asyncio.gather(*tasks)
+            return tasks
+
+        tasks = asyncio.run(main())
+        records = [asyncwarden.provenance(t) for t in tasks]
+        results[n] = [(r.batch_id, r.position) for r in records if r]
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    batch_ids = {n: {b for b, _ in pairs} for n, pairs in results.items()}
+    assert all(len(ids) == 1 for ids in batch_ids.values())
+    assert len(set().union(*batch_ids.values())) == 4
+    assert all([p for _, p in pairs] == list(range(50)) for pairs in results.values())
