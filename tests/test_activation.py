@@ -124,7 +124,7 @@ def test_invalid_value_prints_one_line_and_the_program_keeps_its_exit_code() -> 
 def test_start_up_hook_imports_neither_pandas_nor_asyncio() -> None:
     result = run_python(
         "-c",
-        "import sys; print('pandas' in sys.modules, 'asyncio' in sys.modules, 'asyncwarden' in sys.modules)",
+        "import sys; print(*(m in sys.modules for m in ('pandas', 'asyncio', 'asyncwarden')))",
         env={"ASYNCWARDEN": "warn"},
     )
     assert result.stdout.split() == ["False", "False", "True"], result.stderr

@@ -19,7 +19,10 @@ def test_rules_verbose_names_the_warning_category() -> None:
 
 
 def test_run_switches_the_guard_on_for_the_command() -> None:
-    code = "import asyncio, os; print(os.environ['ASYNCWARDEN'], hasattr(asyncio.gather, '__wrapped__'))"
+    code = (
+        "import asyncio, os;"
+        " print(os.environ['ASYNCWARDEN'], hasattr(asyncio.gather, '__wrapped__'))"
+    )
     result = run_python(
         "-m", "asyncwarden", "run", "--mode", "strict", "--", sys.executable, "-c", code
     )

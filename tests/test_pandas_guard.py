@@ -265,7 +265,8 @@ def test_merge_pairing_partitions_of_two_waits_by_iteration_is_aw101() -> None:
             a.result().merge(b.result(), on="day")
             for a, b in zip(
                 sorted(left_done, key=left_tasks.index),
-                reversed(sorted(right_done, key=right_tasks.index)),
+                sorted(right_done, key=right_tasks.index, reverse=True),
+                strict=True,
             )
         ]
 

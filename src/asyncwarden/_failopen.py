@@ -24,7 +24,7 @@ def internal_error(where: str, error: BaseException) -> None:
             f"{_PREFIX} in {where}: {type(error).__name__}: {error}{origin} "
             "(the guard steps aside here; the program's own call proceeded)\n"
         )
-    except BaseException:  # noqa: S110 - stderr itself may be broken; nothing more can be done
+    except BaseException:
         pass
 
 

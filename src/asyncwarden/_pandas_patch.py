@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
+import itertools
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -38,7 +39,7 @@ def _range_collisions(frames: list[Any]) -> tuple[str, ...]:
             continue
         spans.append((index.start, index.stop))
     spans.sort()
-    for (start_a, stop_a), (start_b, _) in zip(spans, spans[1:]):
+    for (_, stop_a), (start_b, _) in itertools.pairwise(spans):
         if start_b < stop_a:
             return (
                 f"index labels {start_b}..{min(stop_a, spans[-1][1]) - 1} repeat across "
@@ -68,7 +69,9 @@ def _concat_link(
         and kwargs.get("keys") is None
         and kwargs.get("axis", 0) in (0, "index")
     ):
-        collisions = _range_collisions([o for o, r in zip(objs, links) if r is not None])
+        collisions = _range_collisions(
+            [o for o, r in zip(objs, links, strict=True) if r is not None]
+        )
     return Link(tuple(sources), "concat", site, collisions, tuple(duplicated))
 
 
@@ -99,6 +102,9 @@ def _concat(
             site = _callsite.capture(2)
             combination = _rules.Combination("concat", site, links, keyed=keyed)
             findings = _rules.check_combination(combination)
+            for batch, order in _rules.grouped(links).items():
+                if batch.consumed_order is None:
+                    batch.consumed_order, batch.consumed_at = order, site
             record = _concat_link(values, links, kwargs, site)
     except Exception as error:
         internal_error("pandas.concat", error)

@@ -36,6 +36,7 @@ class Batch:
         "__weakref__",
         "completion_order",
         "consumed_at",
+        "consumed_order",
         "done_order",
         "finished",
         "id",
@@ -71,6 +72,8 @@ class Batch:
         self.pending_positions: list[int] = []
         self.completion_order: list[int] = []
         self.consumed_at: CallSite | None = None
+        # Input positions in the order the results first reached a concat/merge/join.
+        self.consumed_order: list[int] | None = None
         self.reported: set[str] = set()
         # Free for observers (telemetry keeps its span context here); never read by the rules.
         self.observed: Any = None
@@ -97,7 +100,8 @@ class Batch:
         return self.outcomes.get(position, (OK, ""))
 
     def describe(self) -> str:
-        return f"batch #{self.id} ({describe_kind(self.kind)} at {self.site.short()}, {self.size} tasks)"
+        kind = describe_kind(self.kind)
+        return f"batch #{self.id} ({kind} at {self.site.short()}, {self.size} tasks)"
 
 
 def describe_kind(kind: str) -> str:
@@ -105,7 +109,7 @@ def describe_kind(kind: str) -> str:
 
 
 def outcome_of(future: asyncio.Future[Any]) -> tuple[str, str]:
-    """Read a future's state without consuming its exception (``exception()`` would mark it seen)."""
+    """Read a future's state without consuming its exception (``exception()`` marks it seen)."""
     if not future.done():
         return (PENDING, "")
     if future.cancelled():
@@ -137,7 +141,7 @@ class _Registry:
         batch.members.extend(refs)
         setdefault = self.entries.setdefault
         # The first batch a task joined is its origin; a later gather over it does not rewrite it.
-        for entry in zip(refs, zip(repeat(batch), count(start))):
+        for entry in zip(refs, zip(repeat(batch), count(start)), strict=False):
             if entry[0] is not NO_MEMBER:
                 setdefault(*entry)
 
@@ -147,7 +151,7 @@ class _Registry:
         start = len(batch.members)
         batch.members.extend(refs)
         setdefault = self.entries.setdefault
-        for entry in zip(refs, zip(repeat(batch), count(start))):
+        for entry in zip(refs, zip(repeat(batch), count(start)), strict=False):
             setdefault(*entry)
 
     def lookup(self, future: object) -> tuple[Batch, int] | None:
@@ -161,7 +165,7 @@ registry = _Registry()
 
 
 def reset() -> None:
-    """Forget every batch (tests, uninstall). Old weakref callbacks keep popping from the old dict."""
+    """Forget every batch (tests, uninstall); old weakref callbacks pop from the old dict."""
     global registry
     registry = _Registry()
 

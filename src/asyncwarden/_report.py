@@ -70,7 +70,7 @@ def report(finding: Finding) -> None:
     """Deliver one finding. Raises ``FindingError`` in strict mode, or a warning turned error."""
     if is_allowed(finding.code):
         return
-    for sink in list(sinks):
+    for sink in sinks:
         try:
             sink(finding)
         except Exception as error:

@@ -51,7 +51,7 @@ class Rule:
     check: Callable[[Combination], list[Finding]] | None = None
 
 
-def _grouped(inputs: Sequence[Link | None]) -> dict[Batch, list[int]]:
+def grouped(inputs: Sequence[Link | None]) -> dict[Batch, list[int]]:
     """Per batch, the positions of its task results in the order the inputs list them."""
     groups: dict[Batch, list[int]] = {}
     for record in inputs:
@@ -66,7 +66,7 @@ def _sites(combination: Combination, batches: Sequence[Batch]) -> tuple[tuple[st
     sites: list[tuple[str, CallSite]] = [(f"pandas.{combination.operation}()", combination.site)]
     for batch in batches:
         sites.append((f"{describe_kind(batch.kind)} #{batch.id}", batch.site))
-        if batch.consumed_at is not None:
+        if batch.consumed_at is not None and batch.consumed_at != combination.site:
             sites.append(("consumed", batch.consumed_at))
     return tuple(sites)
 
@@ -88,7 +88,7 @@ def check_unordered_concat(combination: Combination) -> list[Finding]:
     if combination.operation == "concat":
         if combination.keyed:
             return findings
-        for batch, order in _grouped(combination.inputs).items():
+        for batch, order in grouped(combination.inputs).items():
             if batch.kind not in UNORDERED_KINDS or len(order) < 2:
                 continue
             evidence = _order_evidence(batch, order)
@@ -153,7 +153,7 @@ def check_incomplete_batch(combination: Combination) -> list[Finding]:
     findings: list[Finding] = []
     if combination.operation != "concat":
         return findings
-    for batch, order in _grouped(combination.inputs).items():
+    for batch, order in grouped(combination.inputs).items():
         missing = _missing(batch, set(order))
         if not missing:
             continue
@@ -181,7 +181,10 @@ def check_merge_fanout(combination: Combination) -> list[Finding]:
     reasons: list[str] = []
     batches: list[Batch] = []
     for side, record, uses_index in zip(
-        ("left", "right"), combination.inputs, combination.index_used or (False, False)
+        ("left", "right"),
+        combination.inputs,
+        combination.index_used or (False, False),
+        strict=False,
     ):
         if record is None:
             continue

@@ -52,14 +52,14 @@ def _start() -> None:
             from asyncwarden._activation import install_from_settings
 
             install_from_settings(settings)
-    except BaseException as error:  # noqa: BLE001 - start-up must never take the program down
+    except BaseException as error:
         try:
             import sys
 
             sys.stderr.write(
                 f"asyncwarden: could not start ({type(error).__name__}: {error}); guard off\n"
             )
-        except BaseException:  # noqa: S110
+        except BaseException:
             pass
 
 

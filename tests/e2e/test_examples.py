@@ -1,4 +1,4 @@
-"""The examples run as a user runs them: a fresh interpreter, the guard switched on by ASYNCWARDEN."""
+"""The examples run as a user runs them: a fresh interpreter, the guard on through ASYNCWARDEN."""
 
 from __future__ import annotations
 
