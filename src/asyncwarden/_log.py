@@ -1,35 +1,160 @@
-"""structlog events. Minimal for now: one ``finding`` event per finding."""
+"""structlog events: what asyncwarden logs, and where it goes.
+
+The route is chosen per event, so an application that configures logging after start-up is
+still respected:
+
+1. ``ASYNCWARDEN_LOG=off``: nowhere.
+2. The application configured structlog (``structlog.is_configured()``): through its own
+   processors, with ``structlog.get_logger("asyncwarden")``.
+3. The application configured stdlib logging (a handler on the ``asyncwarden`` logger or an
+   ancestor, the root logger included): the stdlib logger ``asyncwarden``, message in logfmt,
+   the fields as a dict in ``record.asyncwarden``.
+4. Neither: asyncwarden's own renderer. ``json``: one JSON object per line on stderr.
+   ``console``: nothing, because a finding's terminal rendering is its warning block and the
+   other events are debug detail.
+
+structlog is imported on the first event that needs it, never at start-up.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+import sys
+from collections.abc import Callable, MutableMapping
+from typing import TYPE_CHECKING, Any
 
+from asyncwarden import _semconv as sc
 from asyncwarden import _state
 from asyncwarden._config import LogFormat
-from asyncwarden._findings import Finding
 
-_logger: Any = None
+if TYPE_CHECKING:
+    from asyncwarden._findings import Finding
+
+LOGGER_NAME = "asyncwarden"
+
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
+
+Route = Callable[[str, str, dict[str, Any]], None]
+
+_private_json: Any = None
+_app_logger: Any = None
+_logfmt: Any = None
 
 
-def _get_logger() -> Any:
-    global _logger
-    if _logger is None:
+class _Stderr:
+    """A structlog logger that writes each rendered event as one line to the current stderr."""
+
+    def msg(self, message: str) -> None:
+        sys.stderr.write(message + "\n")
+
+    debug = info = warning = warn = error = critical = fatal = exception = log = msg
+
+
+def _add_logger_name(
+    logger: object, method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    event_dict["logger"] = LOGGER_NAME
+    return event_dict
+
+
+def _to_private_json(level: str, event: str, fields: dict[str, Any]) -> None:
+    global _private_json
+    if _private_json is None:
         import structlog
 
-        _logger = structlog.get_logger("asyncwarden")
-    return _logger
+        _private_json = structlog.wrap_logger(
+            _Stderr(),
+            processors=[
+                _add_logger_name,
+                structlog.processors.add_log_level,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+                structlog.processors.JSONRenderer(),
+            ],
+            wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG),
+            context_class=dict,
+            cache_logger_on_first_use=True,
+        )
+    getattr(_private_json, level)(event, **fields)
+
+
+def _to_app_structlog(level: str, event: str, fields: dict[str, Any]) -> None:
+    global _app_logger
+    if _app_logger is None:
+        import structlog
+
+        _app_logger = structlog.get_logger(LOGGER_NAME)
+    getattr(_app_logger, level)(event, **fields)
+
+
+def _to_stdlib(level: str, event: str, fields: dict[str, Any]) -> None:
+    global _logfmt
+    logger = logging.getLogger(LOGGER_NAME)
+    number = _LEVELS[level]
+    if not logger.isEnabledFor(number):
+        return
+    if _logfmt is None:
+        import structlog
+
+        _logfmt = structlog.processors.LogfmtRenderer(key_order=["event"], bool_as_flag=False)
+    text = _logfmt(None, level, {"event": event, **fields})
+    logger.log(number, text, extra={"asyncwarden": {"event": event, **fields}})
+
+
+def route() -> Route | None:
+    """Where events go now (see the module docstring), or None when they go nowhere."""
+    mode = _state.settings.log
+    if mode is LogFormat.OFF:
+        return None
+    structlog = sys.modules.get("structlog")
+    if structlog is not None and structlog.is_configured():
+        return _to_app_structlog
+    if logging.getLogger(LOGGER_NAME).hasHandlers():
+        return _to_stdlib
+    if mode is LogFormat.JSON:
+        return _to_private_json
+    return None
+
+
+def emit(level: str, event: str, fields: dict[str, Any]) -> None:
+    """Log one event at ``level`` ("debug", "info" or "warning") on the current route."""
+    target = route()
+    if target is not None:
+        target(level, event, fields)
+
+
+def finding_fields(finding: Finding) -> dict[str, Any]:
+    """The fields of an ``asyncwarden.finding`` event: codes, text and call sites, no values."""
+    site = finding.site
+    return {
+        "rule": finding.code,
+        "name": finding.name,
+        "title": finding.title,
+        "message": finding.message,
+        "file": site.filename,
+        "line": site.lineno,
+        "function": site.function,
+        "sites": [f"{role}: {where}" for role, where in finding.sites],
+        "batch_ids": list(finding.batch_ids),
+    }
+
+
+# Set by telemetry: the (trace id, span id) of the span a finding was put on, if any.
+span_ids_of: Callable[[Finding], tuple[str, str] | None] | None = None
 
 
 def sink(finding: Finding) -> None:
-    if _state.settings.log is LogFormat.OFF:
+    """The finding sink: one ``asyncwarden.finding`` event per reported finding."""
+    target = route()
+    if target is None:
         return
-    if _state.settings.log is LogFormat.CONSOLE:
-        return  # the warning (or the error) is the terminal rendering of a finding
-    _get_logger().warning(
-        "asyncwarden.finding",
-        rule=finding.code,
-        name=finding.name,
-        title=finding.title,
-        site=str(finding.site),
-        batches=list(finding.batch_ids),
-    )
+    fields = finding_fields(finding)
+    ids = span_ids_of(finding) if span_ids_of is not None else None
+    if ids is not None:
+        fields["trace_id"], fields["span_id"] = ids
+    target("warning", sc.EVENT_FINDING, fields)
+
+
+def reset() -> None:
+    """Forget the loggers built so far (tests that reconfigure structlog)."""
+    global _private_json, _app_logger, _logfmt
+    _private_json = _app_logger = _logfmt = None

@@ -2,7 +2,8 @@
 
 The patch layer calls ``batch_started``/``batch_finished``/``combined`` only when a list is not
 empty, so with no observer the cost is one truth test. Observers must not raise; each call is
-still guarded and fails open.
+still guarded and fails open. Each call walks a snapshot of its list, so an observer may add or
+remove observers (telemetry's first-batch probe does).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ on_combined: list[Callable[[Combination, float, float, list[Finding], Any], None
 
 
 def batch_started(batch: Batch) -> None:
-    for observer in on_batch_started:
+    for observer in tuple(on_batch_started):
         try:
             observer(batch)
         except Exception as error:
@@ -32,7 +33,7 @@ def batch_started(batch: Batch) -> None:
 
 
 def batch_finished(batch: Batch) -> None:
-    for observer in on_batch_finished:
+    for observer in tuple(on_batch_finished):
         try:
             observer(batch)
         except Exception as error:
@@ -42,7 +43,7 @@ def batch_finished(batch: Batch) -> None:
 def combined(
     combination: Combination, start: float, end: float, findings: list[Finding], result: Any
 ) -> None:
-    for observer in on_combined:
+    for observer in tuple(on_combined):
         try:
             observer(combination, start, end, findings, result)
         except Exception as error:

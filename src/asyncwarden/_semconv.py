@@ -20,6 +20,7 @@ BATCH_KIND = "asyncwarden.batch.kind"  # gather | wait | as_completed | taskgrou
 BATCH_SIZE = "asyncwarden.batch.size"
 BATCH_RETURN_WHEN = "asyncwarden.batch.return_when"
 BATCH_TIMEOUT = "asyncwarden.batch.timeout"
+BATCH_RETURN_EXCEPTIONS = "asyncwarden.batch.return_exceptions"  # gather
 BATCH_DONE = "asyncwarden.batch.done"
 BATCH_PENDING = "asyncwarden.batch.pending"
 BATCH_FAILED = "asyncwarden.batch.failed"
