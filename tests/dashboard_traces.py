@@ -1,3 +1,4 @@
+# ruff: noqa: UP031 - write_large fills JSON templates, where %-formatting needs no brace escapes
 """OTLP/JSON trace files for the dashboard tests, written from the telemetry name contract.
 
 They follow the OpenTelemetry Collector file exporter's format (one ExportTraceServiceRequest per
@@ -252,3 +253,75 @@ def etl_scenario(task_spans: bool = True) -> list[TraceBuilder]:
     )
     fixed.combine("concat", [1], 151, rows_in=(100, 100, 100, 100), rows_out=400)
     return [wrong, fixed]
+
+
+def write_large(path: str | os.PathLike[str], batches: int, tasks: int) -> int:
+    """A trace of ``batches`` gathers with ``tasks`` task spans each, written fast (templated).
+
+    One request per 50 batches, as a batching exporter would write it. Returns the span count.
+    """
+    resource = json.dumps({"attributes": attributes({"service.name": "large", "process.pid": 7})})
+    trace_id = f"{next(_ids):032x}"
+    lines = []
+    count = 0
+    for first in range(0, batches, 50):
+        spans = []
+        for b in range(first, min(first + 50, batches)):
+            start = T0 + b * 10_000_000
+            batch_span = f"{b + 1:016x}"
+            order = json.dumps(value(list(range(tasks))))
+            spans.append(
+                '{"traceId":"%s","spanId":"%s","name":"%s","startTimeUnixNano":"%d",'
+                '"endTimeUnixNano":"%d","attributes":[%s]}'
+                % (
+                    trace_id,
+                    batch_span,
+                    sc.SPAN_BATCH,
+                    start,
+                    start + 9_000_000,
+                    ",".join(
+                        [
+                            '{"key":"%s","value":{"intValue":"%d"}}' % (sc.BATCH_ID, b + 1),
+                            '{"key":"%s","value":{"stringValue":"gather"}}' % sc.BATCH_KIND,
+                            '{"key":"%s","value":{"intValue":"%d"}}' % (sc.BATCH_SIZE, tasks),
+                            '{"key":"%s","value":{"intValue":"%d"}}' % (sc.BATCH_DONE, tasks),
+                            '{"key":"%s","value":%s}' % (sc.BATCH_COMPLETION_ORDER, order),
+                            '{"key":"%s","value":{"stringValue":"/app/big.py"}}' % sc.CODE_FILEPATH,
+                            '{"key":"%s","value":{"intValue":"%d"}}' % (sc.CODE_LINENO, 10 + b % 7),
+                        ]
+                    ),
+                )
+            )
+            for t in range(tasks):
+                spans.append(
+                    '{"traceId":"%s","spanId":"%08x%08x","parentSpanId":"%s","name":"%s",'
+                    '"startTimeUnixNano":"%d","endTimeUnixNano":"%d","attributes":['
+                    '{"key":"%s","value":{"stringValue":"task-%d-%d"}},'
+                    '{"key":"%s","value":{"stringValue":"work"}},'
+                    '{"key":"%s","value":{"intValue":"%d"}},'
+                    '{"key":"%s","value":{"stringValue":"%s"}}]}'
+                    % (
+                        trace_id,
+                        b + 1,
+                        t + 1,
+                        batch_span,
+                        sc.SPAN_TASK,
+                        start + t * 1000,
+                        start + 1_000_000 + t * 50_000,
+                        sc.TASK_NAME,
+                        b,
+                        t,
+                        sc.TASK_COROUTINE,
+                        sc.TASK_POSITION,
+                        t,
+                        sc.TASK_OUTCOME,
+                        "failed" if t % 7 == 6 else "ok",
+                    )
+                )
+            count += 1 + tasks
+        lines.append(
+            '{"resourceSpans":[{"resource":%s,"scopeSpans":[{"scope":{"name":"asyncwarden"},'
+            '"spans":[%s]}]}]}' % (resource, ",".join(spans))
+        )
+    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return count

@@ -122,21 +122,24 @@
       card("Findings", s.findings, Object.keys(s.byRule).map(function (r) { return r + " × " + s.byRule[r]; }).join(", ") || "none", s.findings ? "bad" : "good")
     );
     var section = el("section", { id: "summary" }, el("h2", null, "Summary"), cards);
+    var charts = el("div", { class: "grid summary-charts" });
+    section.appendChild(charts);
     var rules = Object.keys(s.byRule);
     if (rules.length) {
-      var box = chartBox(40 + 28 * rules.length);
-      section.appendChild(el("div", { class: "by-rule" }, el("h3", null, "Findings by rule"), box.box));
+      var box = chartBox(Math.max(160, 40 + 28 * rules.length));
+      charts.appendChild(el("div", { class: "panel by-rule" }, el("h3", null, "Findings by rule"), box.box));
       makeChart(box.canvas, {
         type: "bar",
         data: {
           labels: rules.map(function (r) { return r + " " + ((data.rules[r] || {}).name || ""); }),
           datasets: [{ label: "findings", data: rules.map(function (r) { return s.byRule[r]; }),
-            backgroundColor: rules.map(ruleColour) }],
+            backgroundColor: rules.map(ruleColour), maxBarThickness: 26 }],
         },
         options: { indexAxis: "y", plugins: { legend: { display: false } },
           scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } },
       });
     }
+    if (data.batches.length) charts.appendChild(overview());
     var context = [num(s.spans) + " spans read from " + data.files.length + " file(s)"];
     if (s.otherSpans) context.push(num(s.otherSpans) + " of them not asyncwarden's");
     if (s.batches > data.batches.length) {
@@ -149,6 +152,35 @@
     }
     section.appendChild(note(context.join("; ") + "."));
     return section;
+  }
+  function overview() {
+    // Every batch in the report as a point: when it started against how long it was awaited.
+    var box = chartBox(160);
+    var groups = [["with findings", OUTCOME_COLOURS.failed, true], ["without", OUTCOME_COLOURS.done, false]];
+    makeChart(box.canvas, {
+      type: "scatter",
+      data: {
+        datasets: groups.map(function (g) {
+          var members = data.batches.filter(function (b) { return !!b.findings.length === g[2]; });
+          return { label: "batches " + g[0], backgroundColor: g[1], pointRadius: 3, keys: members.map(function (b) { return b.key; }),
+            data: members.map(function (b) { return { x: b.start, y: b.duration }; }) };
+        }),
+      },
+      options: {
+        scales: { x: { title: { display: true, text: "started (ms since the first span)" } },
+          y: { title: { display: true, text: "awaited (ms)" }, beginAtZero: true } },
+        plugins: { tooltip: { callbacks: { label: function (ctx) {
+          var b = batchesByKey[ctx.dataset.keys[ctx.dataIndex]];
+          return batchTitle(b) + " " + kindName(b.kind) + " at " + siteText(b.site) + ": " + ms(b.duration);
+        } } } },
+        onClick: function (event, elements, chart) {
+          if (!elements.length) return;
+          var hit = elements[0];
+          location.hash = "#batch=" + encodeURIComponent(chart.data.datasets[hit.datasetIndex].keys[hit.index]);
+        },
+      },
+    });
+    return el("div", { class: "panel overview" }, el("h3", null, "Batches over time (click one)"), box.box);
   }
   function card(title, value, detail, tone) {
     return el("div", { class: "card" + (tone ? " " + tone : "") },
@@ -276,7 +308,9 @@
         labels: series.map(function (s) { return s[0]; }),
         datasets: positions.map(function (p) {
           var points = ranks.map(function (r) { return p in r ? r[p] : null; });
-          var moved = points.some(function (v) { return v !== null && v !== points[0]; });
+          // Red when the result ends up (consumed, else completed) away from its submitted place.
+          var last = points.filter(function (v) { return v !== null; }).pop();
+          var moved = last !== points[0];
           return { label: "position " + p, data: points, borderColor: moved ? "#c62828" : "#9e9e9e",
             backgroundColor: moved ? "#c62828" : "#9e9e9e", borderWidth: moved ? 2.5 : 1.5, pointRadius: 4 };
         }),
