@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import sys
 
+# Not `from typing import TYPE_CHECKING`: this module is imported at start-up.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 PY_3_11_PLUS = sys.version_info >= (3, 11)
 PY_3_12_PLUS = sys.version_info >= (3, 12)
 PY_3_13_PLUS = sys.version_info >= (3, 13)
@@ -13,3 +18,34 @@ WAIT_ACCEPTS_COROUTINES = not PY_3_11_PLUS
 
 # 3.13 turned as_completed from a generator function into an iterator class.
 AS_COMPLETED_IS_GENERATOR = not PY_3_13_PLUS
+
+# 3.11 counts cancellation requests (Task.cancelling()). 3.10 only has _must_cancel, set while the
+# request is not delivered yet, and a cancelled _fut_waiter once cancel() reached what it awaits.
+TASK_COUNTS_CANCELLING = PY_3_11_PLUS
+
+
+def cancel_requested(task: Any) -> bool:
+    """Whether ``cancel()`` was called on a task that has not finished yet (read-only)."""
+    if TASK_COUNTS_CANCELLING:
+        return bool(task.cancelling())
+    if getattr(task, "_must_cancel", False):
+        return True
+    waiter = getattr(task, "_fut_waiter", None)
+    return waiter is not None and bool(waiter.cancelled())
+
+
+def registered_tasks() -> list[Any]:
+    """Every task asyncio tracks, on every loop (3.12 split the registry into two)."""
+    from asyncio import tasks
+
+    if PY_3_12_PLUS:
+        return [*getattr(tasks, "_scheduled_tasks", ()), *getattr(tasks, "_eager_tasks", ())]
+    return list(getattr(tasks, "_all_tasks", ()))
+
+
+def add_note(error: BaseException, note: str) -> None:
+    """``BaseException.add_note`` (3.11); 3.10 cannot show notes, so the note goes to stderr now."""
+    if PY_3_11_PLUS:
+        error.add_note(note)  # type: ignore[attr-defined]
+    else:
+        sys.stderr.write(note + "\n")

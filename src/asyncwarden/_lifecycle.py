@@ -1,10 +1,41 @@
-"""The lifecycle guard (AW301-AW303). Installed with the asyncio patches."""
+"""The lifecycle guard (AW301-AW303): tasks left pending, abandoned, or cancelled and not awaited.
+
+Installed with the asyncio patches. Where it looks:
+
+- ``asyncio.runners._cancel_all_tasks`` (``asyncio.run``, ``asyncio.Runner``, and ``uvloop.run``,
+  which uses them from 3.11; ``uvloop._cancel_all_tasks`` on 3.10): just before the runner
+  cancels what is still pending;
+- ``loop.close()`` of asyncio's loops and uvloop's: a loop run by hand, closed with tasks pending;
+- ``loop.call_exception_handler``: asyncio's "Task was destroyed but it is pending!", passed on
+  unchanged;
+- interpreter exit: tasks pending on a loop that was stopped and never closed;
+- ``wait()``'s pending set, followed to the end of its caller (``_abandoned``).
+
+In strict mode nothing is raised inside asyncio's shutdown sequence: ``Runner.close()`` or the
+outermost ``loop.close()`` finishes first, then the ``FindingError`` is raised from it.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import atexit
+import sys
+import threading
 import weakref
+from typing import Any
+
+from asyncwarden import _abandoned, _compat
+from asyncwarden import _lifecycle_report as delivery
+from asyncwarden import _task_state as state
+from asyncwarden._callsite import CallSite, add_internal_package, capture
+from asyncwarden._failopen import internal_error
+
+DESTROYED_PENDING = "Task was destroyed but it is pending!"
 
 _allowed_pending: weakref.WeakSet[object] = weakref.WeakSet()
+_local = threading.local()
+_install_lock = threading.Lock()
+_exit_registered = False
 
 
 def allow_pending(task: object) -> object:
@@ -12,9 +43,255 @@ def allow_pending(task: object) -> object:
 
     Returns the task, so it can wrap ``create_task``: ``t = allow_pending(create_task(...))``.
     """
-    _allowed_pending.add(task)
+    try:
+        state.mark(task).allowed = True
+    except (AttributeError, TypeError):  # an object without attributes: remember it weakly
+        _allowed_pending.add(task)
     return task
 
 
+def _is_allowed(task: object) -> bool:
+    try:
+        return task in _allowed_pending
+    except TypeError:
+        return False
+
+
+# -- what is pending ----------------------------------------------------------------------------
+
+
+_TITLES = {
+    "AW301": "{tasks} still pending {when}",
+    "AW302": "{tasks} that wait() returned in pending, abandoned by the task that called wait(), "
+    "still pending {when}",
+    "AW303": "{tasks} whose cancellation was requested and never awaited, still pending {when}",
+}
+
+
+def check_pending(loop: Any, when: str, role: str, site: CallSite | None) -> None:
+    """Report the program's tasks still pending on ``loop``, one finding per rule."""
+    pending = [t for t in asyncio.all_tasks(loop) if not state.belongs_to_loop(t)]
+    if role == "shutdown" or (role == "loop.close()" and not getattr(_local, "runner", 0)):
+        _count_pending_at_shutdown(len(pending))
+    groups: dict[str, list[Any]] = {"AW301": [], "AW302": [], "AW303": []}
+    for task in pending:
+        if not state.reportable(task) or _is_allowed(task):
+            continue
+        verdict = _abandoned.take_verdict(task)
+        if verdict is None:
+            verdict = "AW303" if state.cancel_requested(task) else "AW301"
+        groups[verdict].append(task)
+    for code, tasks in groups.items():
+        if not tasks:
+            continue
+        views = sorted(map(state.view, tasks), key=_listing_order)
+        for task in tasks:
+            state.mark(task).reported = True
+        title = _TITLES[code].format(
+            tasks=delivery.plural(len(tasks), "task"),
+            when=when.format(them="it" if len(tasks) == 1 else "them"),
+        )
+        delivery.deliver(delivery.build(code, views, title, when=role, where=site), loop)
+
+
+def _listing_order(view: state.TaskView) -> tuple[bool, int, int, str]:
+    # Tasks from batches first, in batch and input order; then by name. The warning points at
+    # the first one, so the same program always warns at the same line.
+    batch = view.returned_by or view.batch
+    position = view.returned_position if view.returned_by else view.position
+    return (batch is None, batch.id if batch else 0, position, view.name)
+
+
+def _count_pending_at_shutdown(count: int) -> None:
+    """Hand the count to telemetry (metric asyncwarden.tasks.pending_at_shutdown), if loaded.
+
+    Once per shutdown, 0 included; telemetry is never imported from here.
+    """
+    telemetry = sys.modules.get("asyncwarden._telemetry")
+    record = getattr(telemetry, "record_pending_at_shutdown", None)
+    if record is None:
+        return
+    try:
+        record(count)
+    except Exception as error:
+        internal_error("lifecycle: telemetry pending_at_shutdown", error)
+
+
+# -- wrappers -----------------------------------------------------------------------------------
+
+
+def _cancel_all_tasks(
+    wrapped: Any, instance: object, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    try:
+        loop = args[0] if args else kwargs.get("loop")
+        check_pending(
+            loop,
+            "at asyncio.run() shutdown, which cancels {them} now",
+            "shutdown",
+            capture(1),
+        )
+    except Exception as error:
+        internal_error("lifecycle: runner shutdown", error)
+    return wrapped(*args, **kwargs)
+
+
+def _runner_close(
+    wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    loop = getattr(instance, "_loop", None)
+    _local.runner = getattr(_local, "runner", 0) + 1
+    try:
+        result = wrapped(*args, **kwargs)
+    finally:
+        _local.runner -= 1
+    if loop is not None:
+        delivery.raise_held(loop)
+    return result
+
+
+def _loop_close(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    # asyncio's loop classes call super().close(): only the outermost close checks and raises,
+    # after every level has finished closing.
+    depth = getattr(_local, "close", 0)
+    if depth == 0:
+        try:
+            if not instance.is_running() and not instance.is_closed():
+                check_pending(
+                    instance,
+                    "when the loop was closed: nothing will ever run {them} again",
+                    "loop.close()",
+                    capture(1),
+                )
+        except Exception as error:
+            internal_error("lifecycle: loop.close", error)
+    _local.close = depth + 1
+    try:
+        result = wrapped(*args, **kwargs)
+    finally:
+        _local.close = depth
+    if depth == 0 and not getattr(_local, "runner", 0):
+        delivery.raise_held(instance)
+    return result
+
+
+def _call_exception_handler(
+    wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    result = wrapped(*args, **kwargs)
+    try:
+        context = args[0] if args else kwargs.get("context")
+        if (
+            isinstance(context, dict)
+            and context.get("message") == DESTROYED_PENDING
+            and not sys.is_finalizing()
+        ):
+            _destroyed(instance, context.get("task"))
+    except Exception as error:
+        internal_error("lifecycle: task destroyed", error)
+    return result
+
+
+def _destroyed(loop: Any, task: Any) -> None:
+    if task is None or not state.is_task(task) or _is_allowed(task):
+        return
+    task_mark = state.mark_of(task)
+    if task_mark is not None and (task_mark.allowed or task_mark.reported):
+        return
+    if state.belongs_to_loop(task):
+        return
+    verdict = _abandoned.take_verdict(task)
+    if verdict is None:
+        verdict = "AW303" if state.cancel_requested(task) else "AW301"
+    view = state.view(task)
+    state.mark(task).reported = True
+    title = (
+        f"task {view.name!r} ({view.coroutine}()) was destroyed while still pending: nothing "
+        "kept a reference to it, so it never finished and its cleanup never ran"
+    )
+    delivery.deliver(delivery.build(verdict, [view], title, when="destroyed"), loop)
+
+
+def _at_exit() -> None:
+    from asyncwarden import _activation
+
+    if not _activation.is_installed():
+        return
+    try:
+        loops: dict[int, Any] = {}
+        for task in _compat.registered_tasks():
+            if not task.done():
+                loop = task.get_loop()
+                loops.setdefault(id(loop), loop)
+        for loop in loops.values():
+            if not loop.is_closed() and not loop.is_running():
+                check_pending(
+                    loop,
+                    "at interpreter exit, on a loop that was never closed",
+                    "exit",
+                    None,
+                )
+    except Exception as error:
+        internal_error("lifecycle: interpreter exit", error)
+    delivery.flush_at_exit()
+
+
+# -- installation -------------------------------------------------------------------------------
+
+
+def _asyncio_loop_classes() -> list[type]:
+    """asyncio's loop classes that define ``close`` themselves (each calls super().close())."""
+    from asyncio import base_events
+
+    found: list[type] = []
+    todo: list[type] = [base_events.BaseEventLoop]
+    while todo:
+        cls = todo.pop()
+        if cls.__module__.startswith("asyncio.") and "close" in vars(cls):
+            found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return found
+
+
 def install() -> None:
-    """Hook asyncio's shutdown path. Filled in by the lifecycle work."""
+    """Hook asyncio's shutdown path, loop close, destroyed tasks, wait()'s pending set and exit."""
+    global _exit_registered
+    from asyncio import base_events, runners
+
+    from asyncwarden import _asyncio_patch, _observers
+    from asyncwarden._patching import patch
+
+    patch((runners,), "_cancel_all_tasks", _cancel_all_tasks)
+    if _compat.PY_3_11_PLUS:
+        patch((runners.Runner,), "close", _runner_close)  # type: ignore[attr-defined]
+    for cls in _asyncio_loop_classes():
+        patch((cls,), "close", _loop_close)
+    patch((base_events.BaseEventLoop,), "call_exception_handler", _call_exception_handler)
+    with _install_lock:
+        if _abandoned.on_wait_pending not in _asyncio_patch._pending_hooks:
+            _asyncio_patch._pending_hooks.append(_abandoned.on_wait_pending)
+        if _abandoned.on_batch_started not in _observers.on_batch_started:
+            _observers.on_batch_started.append(_abandoned.on_batch_started)
+        if not _exit_registered:
+            _exit_registered = True
+            atexit.register(_at_exit)
+    import wrapt
+
+    wrapt.register_post_import_hook(_install_uvloop, "uvloop")
+
+
+def _install_uvloop(module: Any) -> None:
+    from asyncwarden import _activation
+    from asyncwarden._patching import patch, patch_inherited
+
+    if not _activation.is_installed():
+        return
+    try:
+        add_internal_package(module.__file__)
+        state.add_library(module.__file__)
+        if hasattr(module, "_cancel_all_tasks"):
+            patch((module,), "_cancel_all_tasks", _cancel_all_tasks)
+        patch_inherited(module.Loop, "close", _loop_close)
+        patch_inherited(module.Loop, "call_exception_handler", _call_exception_handler)
+    except Exception as error:
+        internal_error("patching uvloop", error)

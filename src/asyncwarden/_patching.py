@@ -35,12 +35,36 @@ def patch(owners: tuple[object, ...], name: str, wrapper: Wrapper) -> None:
                 _applied.append((owner, name, original))
 
 
+# Stands for "the class only inherited this attribute": restoring deletes the wrapper.
+_INHERITED = object()
+
+
+def patch_inherited(owner: type, name: str, wrapper: Wrapper) -> None:
+    """Wrap a method ``owner`` inherits from a base that cannot be patched (a C or Cython type).
+
+    The wrapper is set on ``owner`` itself; restoring deletes it, so the inherited method shows
+    through again.
+    """
+    with _lock:
+        if name in vars(owner):
+            patch((owner,), name, wrapper)
+            return
+        original = getattr(owner, name)
+        if isinstance(original, wrapt.FunctionWrapper):
+            return
+        wrapt.apply_patch(owner, name, wrapt.FunctionWrapper(original, wrapper))
+        _applied.append((owner, name, _INHERITED))
+
+
 def restore_all() -> None:
     """Put back every original object, most recent patch first."""
     with _lock:
         while _applied:
             owner, name, original = _applied.pop()
-            setattr(owner, name, original)
+            if original is _INHERITED:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)
 
 
 def is_patched() -> bool:

@@ -1,0 +1,174 @@
+"""AW302/AW303 for ``wait()``: follow its ``pending`` set to the end of the task that called it.
+
+When ``wait()`` returns pending tasks, the caller gets one done-callback (once per caller, however
+many waits it makes) and each pending task one done-callback (once per task). Callbacks run in the
+order their futures finished, so when the caller's callback runs, a pending task whose own callback
+has not run yet had not finished when the caller did.
+
+Such a task is handled if someone else awaits or tracks it at that moment (it has another
+done-callback: a task awaiting it, gather, wait, a TaskGroup, ``set.discard``), or if it is
+marked with ``allow_pending``. Otherwise it gets a verdict: AW303 if its cancellation was
+requested, else AW302. The verdict is reported when the task finishes with nobody waiting for it
+(a task that awaits it directly or through ``gather()``, or a later batch it joins, clears it), or
+at shutdown if it is still pending then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from typing import Any
+
+from asyncwarden import _lifecycle_report as delivery
+from asyncwarden import _task_state as state
+from asyncwarden._failopen import internal_error
+from asyncwarden._provenance import Batch, describe_kind
+
+# Verdicts not resolved yet; the batch observer does nothing while this is zero.
+_unresolved = 0
+
+
+def on_wait_pending(batch: Batch, pending: set[Any]) -> None:
+    """``_asyncio_patch`` hook: ``wait()`` in the current task returned ``pending``."""
+    caller = asyncio.current_task()
+    if caller is None:
+        return
+    caller_mark = state.mark(caller)
+    if caller_mark.outstanding is None:
+        caller_mark.outstanding = {}
+        caller.add_done_callback(_caller_done)
+    outstanding = caller_mark.outstanding
+    positions = {id(ref()): i for i, ref in enumerate(batch.members)}
+    caller_ref = weakref.ref(caller)
+    for task in pending:
+        if not state.is_task(task):
+            continue
+        task_mark = state.mark(task)
+        if task_mark.allowed:
+            continue
+        returned = task_mark.returned
+        if returned is None:
+            returned = task_mark.returned = state.Returned()
+            task.add_done_callback(_pending_done)
+        else:
+            _unresolve(returned)
+            previous = returned.caller() if returned.caller is not None else None
+            if previous is not None and previous is not caller:
+                _forget_outstanding(previous, task)
+        returned.batch = batch
+        returned.position = positions.get(id(task), -1)
+        returned.caller = caller_ref
+        returned.caller_finished = 0.0
+        outstanding[id(task)] = weakref.ref(task)
+
+
+def _forget_outstanding(caller: Any, task: Any) -> None:
+    caller_mark = state.mark_of(caller)
+    if caller_mark is not None and caller_mark.outstanding is not None:
+        caller_mark.outstanding.pop(id(task), None)
+
+
+def _unresolve(returned: state.Returned) -> None:
+    global _unresolved
+    if returned.verdict is not None:
+        returned.verdict = None
+        _unresolved -= 1
+
+
+def _caller_done(caller: Any) -> None:
+    global _unresolved
+    try:
+        caller_mark = state.mark_of(caller)
+        if caller_mark is None or not caller_mark.outstanding:
+            return
+        outstanding, caller_mark.outstanding = caller_mark.outstanding, None
+        finished = time.time()
+        caller_name = caller.get_name()
+        for ref in outstanding.values():
+            task = ref()
+            task_mark = state.mark_of(task) if task is not None else None
+            returned = task_mark.returned if task_mark is not None else None
+            if task_mark is None or returned is None or task_mark.allowed or task_mark.reported:
+                continue
+            if returned.caller is None or returned.caller() is not caller:
+                continue  # another task waited for it since; that caller decides
+            if state.has_other_callbacks(task, _pending_done):
+                continue
+            returned.verdict = "AW303" if state.cancel_requested(task) else "AW302"
+            returned.caller_name = caller_name
+            returned.caller_finished = finished
+            _unresolved += 1
+    except Exception as error:
+        internal_error("lifecycle: wait() caller finished", error)
+
+
+def _pending_done(task: Any) -> None:
+    try:
+        task_mark = state.mark_of(task)
+        returned = task_mark.returned if task_mark is not None else None
+        if task_mark is None or returned is None:
+            return
+        caller = returned.caller() if returned.caller is not None else None
+        if caller is not None:
+            _forget_outstanding(caller, task)
+        verdict = returned.verdict
+        if verdict is None:
+            return
+        _unresolve(returned)
+        if task_mark.allowed or task_mark.reported or state.awaited_by_a_task(task):
+            return
+        task_mark.reported = True
+        if task.cancelled():
+            # 3.10 forgets a delivered cancellation request: the outcome still tells.
+            verdict = "AW303"
+        view = state.view(task)
+        late = max(0.0, time.time() - returned.caller_finished)
+        name = f"{task.get_name()!r} ({view.coroutine}())"
+        if verdict == "AW303":
+            title = (
+                f"task {name} was cancelled but never awaited: it ended {late:.2f} s after "
+                f"{returned.caller_name!r}, the task that got it from wait(), had finished"
+            )
+        else:
+            title = (
+                f"task {name}, returned pending by {describe_kind('wait')}, ran on and finished "
+                f"{late:.2f} s after its caller {returned.caller_name!r} was done; nobody "
+                f"awaited it"
+            )
+        finding = delivery.build(
+            verdict, [view], title, when="caller finished", outcome=_outcome(task)
+        )
+        delivery.deliver(finding, task.get_loop())
+    except Exception as error:
+        internal_error("lifecycle: pending task finished", error)
+
+
+def _outcome(task: Any) -> str:
+    if task.cancelled():
+        return "cancelled"
+    return "failed" if getattr(task, "_exception", None) is not None else "ok"
+
+
+def take_verdict(task: Any) -> str | None:
+    """The unreported verdict on ``task`` (shutdown reports it now), cleared."""
+    task_mark = state.mark_of(task)
+    returned = task_mark.returned if task_mark is not None else None
+    if returned is None or returned.verdict is None:
+        return None
+    verdict = returned.verdict
+    _unresolve(returned)
+    return verdict
+
+
+def on_batch_started(batch: Batch) -> None:
+    """Observer: a task with a verdict that joins a new batch is awaited after all."""
+    if not _unresolved:
+        return
+    try:
+        for ref in batch.members:
+            task_mark = state.mark_of(ref())
+            if task_mark is not None and task_mark.returned is not None:
+                _unresolve(task_mark.returned)
+    except Exception as error:
+        internal_error("lifecycle: batch observer", error)
