@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import sys
 import threading
 from collections.abc import Iterator
 from types import ModuleType
@@ -61,6 +62,8 @@ def install(mode: str | Mode = "warn", **options: object) -> None:
             uninstall()
             return
         if _installed:
+            if options and "asyncwarden._sinks" in sys.modules:
+                sys.modules["asyncwarden._sinks"].install()  # telemetry reads the new options
             return
         _installed = True
         _generation += 1
