@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import run_python
+from tests.conftest import ROOT, run_python
 from tests.dashboard_traces import TraceBuilder, etl_scenario, finding, write, write_large
 from tests.e2e.browser import chromium, console_errors
 
@@ -174,3 +174,33 @@ def test_100000_spans_render_into_a_usable_page_in_seconds(browser: Any, tmp_pat
     assert len(rows) == 100  # paged
     browser.find_element("css selector", "#batches button").click()
     assert len(browser.find_elements("css selector", "#batches tbody tr")) == 200
+
+
+def test_the_demo_writes_a_dashboard_showing_aw101_on_the_wrong_pipelines_batch(
+    browser: Any, tmp_path: Path
+):
+    result = run_python("examples/demo.py", "--output", str(tmp_path), timeout=180)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert f"Wrote 4 CSV partitions to {tmp_path / 'partitions'}" in out
+    assert len(list((tmp_path / "partitions").glob("*.csv"))) == 4
+    assert "UnorderedConcatWarning: AW101 unordered-concat" in out
+    assert out.count("days in the order they were combined: [0, 1, 2, 3]") >= 2  # the fixes
+    assert f"Dashboard:  {tmp_path / 'dashboard.html'}" in out
+    # A real trace: what ASYNCWARDEN_TRACE_FILE wrote for the three pipelines' processes.
+    open_report(browser, tmp_path / "dashboard.html")
+    assert console_errors(browser) == []
+    [row] = browser.find_elements("css selector", "#findings tr.finding")
+    assert row.text.startswith("AW101\nunordered-concat")
+    lines = (ROOT / "examples" / "etl_wrong.py").read_text().splitlines()
+    concat = next(n for n, line in enumerate(lines, 1) if "pd.concat(frames" in line)
+    assert f"etl_wrong.py:{concat} in main" in row.text
+    [link] = row.find_elements("css selector", "a.batch-link")
+    assert link.text.startswith("batch #1 asyncio.wait() · etl_wrong")
+    link.click()
+    title = browser.find_element("css selector", "#batch .batch-title")
+    assert "asyncio.wait() at etl_wrong.py:" in title.text
+    assert "AW101" in browser.find_element("css selector", "#batch .batch-findings").text
+    assert painted(browser, "#batch .timeline canvas", OK_GREEN) > 1000
+    runs = browser.find_element("tag name", "header").text
+    assert all(name in runs for name in ("etl_wrong", "etl_fixed_gather", "etl_fixed_wait"))

@@ -367,7 +367,13 @@
     section.appendChild(el("h3", { class: "batch-title", "data-key": b.key }, batchTitle(b) + " · " + kindName(b.kind) + " at ", siteNode(b.site)));
     section.appendChild(el("p", { class: "facts" }, facts.join(" · ")));
     var own = b.findings.map(function (i) { return findingsByIndex[i]; }).filter(Boolean);
-    if (own.length) section.appendChild(el("div", { class: "batch-findings" }, findingsTable(own)));
+    if (own.length) {
+      section.appendChild(el("ul", { class: "batch-findings" }, own.map(function (f) {
+        return el("li", null, ruleBadge(f.rule), " ", el("strong", null, f.name), " ",
+          f.title || f.message.split("\n")[0], " · at ", siteNode(f.site), " ",
+          el("a", { href: "#finding-" + f.index }, "details"));
+      })));
+    }
     section.appendChild(el("div", { class: "grid" },
       el("div", { class: "panel wide" }, el("h3", null, "Timeline of its tasks"), timeline(b)),
       el("div", { class: "panel" }, el("h3", null, "Submission vs completion vs consumed order"), orderChart(b)),
@@ -501,6 +507,7 @@
   app.appendChild(batchesTable());
   app.appendChild(sitesTable());
   window.addEventListener("hashchange", function () {
+    if (location.hash.indexOf("#batch=") !== 0) return;  // #finding-N: the browser scrolls
     route();
     var section = document.getElementById("batch");
     if (section.scrollIntoView) section.scrollIntoView();
