@@ -66,8 +66,8 @@ class _StandInInstrumentor:
         return result
 
 
-if TYPE_CHECKING:
-    from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
+if TYPE_CHECKING:  # typed against the shape, whether or not the package is installed
+    BaseInstrumentor = _StandInInstrumentor
 else:
     try:
         from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
@@ -75,7 +75,7 @@ else:
         BaseInstrumentor = _StandInInstrumentor
 
 
-class AsyncWardenInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class AsyncWardenInstrumentor(BaseInstrumentor):
     """Switches the guard on and sends its spans and metrics through OpenTelemetry.
 
     ``instrument()`` accepts ``tracer_provider=`` and ``meter_provider=``; without them the global
@@ -98,7 +98,9 @@ class AsyncWardenInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             if MODE_VARIABLE not in os.environ:
                 # The start-up hook only runs when ASYNCWARDEN is set, so nothing reported these.
                 for error in errors:
-                    sys.stderr.write(f"asyncwarden: {error}; the setting falls back to its default\n")
+                    sys.stderr.write(
+                        f"asyncwarden: {error}; the setting falls back to its default\n"
+                    )
                 settings = dataclasses.replace(settings, mode=Mode.WARN)
             if settings.mode is not Mode.OFF:
                 _activation.install_from_settings(settings)

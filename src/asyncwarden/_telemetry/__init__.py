@@ -106,11 +106,8 @@ def refresh() -> None:
             return
         _open_trace_file()
         if useful():
-            backend = _backend_module()
-            if backend.trace_file is not None and backend.app_tracer_provider() is None:
-                backend.trace_file.warm()
             _remove(_observers.on_batch_started, _probe)
-            backend.forget()
+            _backend_module().forget()
             _activate()
         else:
             _deactivate()

@@ -108,6 +108,15 @@ def meter_provider() -> Any:
     return provider
 
 
+def tracing_possible() -> bool:
+    """Whether a tracer would be found, without making asyncwarden's own providers."""
+    return (
+        explicit_tracer_provider is not None
+        or trace_file is not None
+        or app_tracer_provider() is not None
+    )
+
+
 def configured() -> bool:
     """Whether spans or metrics have somewhere to go now (without making the file providers)."""
     return (

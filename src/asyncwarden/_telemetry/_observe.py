@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import sys
 import threading
 import time
 import weakref
@@ -33,11 +34,11 @@ _RETURN_WHEN = frozenset({"ALL_COMPLETED", "FIRST_COMPLETED", "FIRST_EXCEPTION"}
 class Observed:
     """What telemetry keeps on ``Batch.observed`` between the batch's start and its end."""
 
-    __slots__ = ("ends", "parent", "span_context", "tracer")
+    __slots__ = ("ends", "parent", "span_context", "tracing")
 
     def __init__(self) -> None:
-        self.parent: Any = None  # the OpenTelemetry context current when the batch started
-        self.tracer: Any = None
+        self.tracing = False  # whether spans had somewhere to go when the batch started
+        self.parent: Any = None  # the OpenTelemetry context current then (None: no span was)
         self.ends: dict[int, int] | None = None  # position -> end time (ns), task spans only
         self.span_context: Any = None
 
@@ -137,12 +138,13 @@ def batch_started(batch: Batch) -> None:
     if batch.observed is not None:
         return
     observed = Observed()
-    tracer = _backend.tracer()
-    if tracer is not None:
-        from opentelemetry import context
-
-        observed.parent = context.get_current()
-        observed.tracer = tracer
+    if _backend.tracing_possible():
+        # Nothing is imported or made here: the tracer (and, for the trace file, the SDK) comes
+        # when the batch has ended, so the batch's own duration never includes that work. If the
+        # OpenTelemetry context module is not loaded, no span can be current: the span is a root.
+        observed.tracing = True
+        context = sys.modules.get("opentelemetry.context")
+        observed.parent = context.get_current() if context is not None else None
         cap = _state.settings.task_spans
         if cap:
             # Opt-in: one done-callback per task, for the first ``cap`` tasks only.
@@ -218,7 +220,8 @@ def batch_finished(batch: Batch) -> None:
         instruments.batch_size.record(batch.size, kind)
     return_when, timeout, return_exceptions = _options(batch)
     ids = None
-    if observed is not None and observed.tracer is not None:
+    tracer = _backend.tracer() if observed is not None and observed.tracing else None
+    if observed is not None and tracer is not None:
         attributes: dict[str, Any] = {
             sc.BATCH_ID: batch.id,
             sc.BATCH_KIND: batch.kind,
@@ -238,7 +241,11 @@ def batch_finished(batch: Batch) -> None:
             attributes[sc.BATCH_RETURN_EXCEPTIONS] = return_exceptions
         if batch.parent is not None:
             attributes[sc.BATCH_PARENT_TASK] = batch.parent
-        span = observed.tracer.start_span(
+        if observed.parent is None:
+            from opentelemetry.context import Context
+
+            observed.parent = Context()
+        span = tracer.start_span(
             sc.SPAN_BATCH,
             context=observed.parent,
             attributes=attributes,
@@ -247,7 +254,7 @@ def batch_finished(batch: Batch) -> None:
         observed.span_context = span.get_span_context()
         _remember_batch(batch.id, observed.span_context)
         if observed.ends is not None:
-            _task_spans(batch, observed, span, _ns(finished))
+            _task_spans(batch, tracer, observed, span, _ns(finished))
         span.end(end_time=_ns(finished))
         ids = _hex_ids(observed.span_context)
         observed.parent = None  # the context may hold the user's span: do not keep it alive
@@ -274,7 +281,9 @@ def batch_finished(batch: Batch) -> None:
         target("debug", sc.EVENT_BATCH, fields)
 
 
-def _task_spans(batch: Batch, observed: Observed, parent_span: Any, end_ns: int) -> None:
+def _task_spans(
+    batch: Batch, tracer: Any, observed: Observed, parent_span: Any, end_ns: int
+) -> None:
     from opentelemetry import trace
 
     context = trace.set_span_in_context(parent_span)
@@ -300,7 +309,7 @@ def _task_spans(batch: Batch, observed: Observed, parent_span: Any, end_ns: int)
             coroutine = coroutine_name(future)
             if coroutine is not None:
                 attributes[sc.TASK_COROUTINE] = coroutine
-        span = observed.tracer.start_span(
+        span = tracer.start_span(
             sc.SPAN_TASK, context=context, attributes=attributes, start_time=start_ns
         )
         if outcome == FAILED:

@@ -105,16 +105,6 @@ class TraceFile:
             resource = resource.merge(Resource({"service.name": program or "python"}))
         return resource
 
-    def warm(self) -> None:
-        """Import the SDK now (at activation), not in the middle of the program's first batch."""
-        if self._tracer_provider is None and not self._sdk_missing:
-            self._make(self._warm)
-
-    def _warm(self) -> None:
-        import asyncwarden._telemetry._exporters  # noqa: F401 - the import is the point
-
-        self._resource()
-
     def tracer_provider(self) -> Any:
         """asyncwarden's private TracerProvider for this file (made on first use), or None."""
         if self._tracer_provider is None and not self._sdk_missing:
