@@ -126,7 +126,7 @@ def test_wrong_pipeline_yields_batch_span_concat_span_with_aw101_and_finding_cou
     assert attributes[sc.BATCH_SUBMISSION_ORDER] == (0, 1, 2, 3)
     assert sorted(attributes[sc.BATCH_CONSUMED_ORDER]) == [0, 1, 2, 3]
     assert attributes[sc.CODE_FILEPATH] == __file__
-    assert attributes[sc.CODE_FUNCTION] == "_wrong_pipeline.<locals>.main"
+    assert attributes[sc.CODE_FUNCTION].endswith("main")  # qualified from 3.11 on
     assert batch.start_time is not None and batch.end_time is not None
     assert batch.start_time <= batch.end_time <= (combine.start_time or 0)
     combined = _attrs(combine)
