@@ -13,6 +13,8 @@ from tests.conftest import ROOT, run_python
 from tests.dashboard_traces import TraceBuilder, etl_scenario, finding, write, write_large
 from tests.e2e.browser import chromium, console_errors
 
+# One worker runs this module, so its browser (or Prometheus) starts once under xdist.
+pytestmark = pytest.mark.xdist_group("chromium")
 HOSTILE = "<img src=x onerror=window.__pwned=1;alert(1)>"
 
 

@@ -34,6 +34,8 @@ from tests.conftest import ROOT
 from tests.e2e.browser import require
 from tests.e2e.traceql import Field, parse
 
+# One worker runs this module, so its browser (or Prometheus) starts once under xdist.
+pytestmark = pytest.mark.xdist_group("prometheus")
 GRAFANA = ROOT / "dashboards" / "grafana"
 EXAMPLES = [
     "etl_wrong.py",  # AW101 on wait()
