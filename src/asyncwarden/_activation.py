@@ -30,10 +30,13 @@ def _when_imported(module_name: str, apply: str) -> None:
     def hook(module: ModuleType) -> None:
         if generation != _generation or not _installed:
             return
+        # asyncwarden's own modules import asyncio. Under `import pandas; import asyncio` their
+        # import below would be what imports asyncio first, and asyncio's hook would then run
+        # while one of them is half imported, fail, and leave asyncio unpatched. Importing
+        # asyncio before any of them runs that hook now, from a clean state.
         try:
-            from asyncwarden import _sinks
+            import asyncio  # noqa: F401
 
-            _sinks.install()
             if apply == "asyncio":
                 from asyncwarden import _asyncio_patch, _lifecycle
 
@@ -45,6 +48,12 @@ def _when_imported(module_name: str, apply: str) -> None:
                 _pandas_patch.install(module)
         except Exception as error:
             _failopen.internal_error(f"patching {module_name}", error)
+        try:
+            from asyncwarden import _sinks
+
+            _sinks.install()
+        except Exception as error:
+            _failopen.internal_error("installing the sinks", error)
 
     wrapt.register_post_import_hook(hook, module_name)
 
