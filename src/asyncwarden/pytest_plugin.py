@@ -17,7 +17,7 @@ import contextlib
 import dataclasses
 import os
 import warnings
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -260,7 +260,7 @@ def pytest_runtest_protocol(
         _listen(item.config)
         stack.enter_context(_guarded(mode))
         if allowed:
-            stack.enter_context(_report.allow(*allowed))
+            stack.enter_context(_allowed_in_process(allowed))
         if in_charge:
             # The test reads its findings from the fixture; as warnings they would only repeat them.
             stack.enter_context(warnings.catch_warnings())
@@ -271,6 +271,23 @@ def pytest_runtest_protocol(
             return (yield)
         finally:
             session.current = None
+
+
+@contextlib.contextmanager
+def _allowed_in_process(codes: tuple[str, ...]) -> Iterator[None]:
+    """The marker's codes, allowed wherever the test's code runs while the test runs.
+
+    Not ``asyncwarden.allow()``: its context variable misses tasks made before the test began
+    (anyio's runner task outlives a test and keeps the context of the test that started it).
+    """
+    from asyncwarden import _report
+
+    before = _report.allowed_in_process
+    _report.allowed_in_process = before | frozenset(codes)
+    try:
+        yield
+    finally:
+        _report.allowed_in_process = before
 
 
 def _guarded(mode: Mode) -> contextlib.AbstractContextManager[None]:

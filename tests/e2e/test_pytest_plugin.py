@@ -319,6 +319,53 @@ def anyio_backend():
     pytester.runpytest_inprocess().assert_outcomes(passed=2)
 
 
+def test_anyio_marker_allowances_stay_with_their_test_when_the_runner_outlives_it(
+    pytester: pytest.Pytester,
+) -> None:
+    # A module-scoped async fixture keeps anyio's runner task, and its context, across tests.
+    pytester.makeini(INI)
+    pytester.makepyfile(
+        loaders=LOADERS,
+        test_shared_runner="""
+        import pytest
+
+        import loaders
+
+        pytestmark = pytest.mark.anyio
+
+
+        @pytest.fixture(scope="module")
+        def anyio_backend():
+            return "asyncio"
+
+
+        @pytest.fixture(scope="module")
+        async def shared():
+            yield
+
+
+        @pytest.mark.asyncwarden(allow=["AW101"])
+        async def test_allowed_first(shared):
+            await loaders.from_wait()
+
+
+        async def test_not_allowed_after(shared):
+            await loaders.from_wait()
+
+
+        @pytest.mark.asyncwarden(allow=["AW101"])
+        async def test_allowed_again(shared):
+            await loaders.from_wait()
+        """,
+    )
+    result = pytester.runpytest_inprocess("--asyncwarden=strict", "-rA", "-p", "no:randomly")
+    assert _outcomes(result) == {
+        "test_shared_runner.py::test_allowed_first": "PASSED",
+        "test_shared_runner.py::test_not_allowed_after": "FAILED",
+        "test_shared_runner.py::test_allowed_again": "PASSED",
+    }
+
+
 def test_xdist_workers_fail_the_right_test_and_the_summary_gathers_their_findings(
     suite: pytest.Pytester,
 ) -> None:
