@@ -87,13 +87,19 @@ def _caller_done(caller: Any) -> None:
         caller_name = caller.get_name()
         for ref in outstanding.values():
             task = ref()
-            task_mark = state.mark_of(task) if task is not None else None
+            if task is None:
+                continue
+            task_mark = state.mark_of(task)
             returned = task_mark.returned if task_mark is not None else None
             if task_mark is None or returned is None or task_mark.allowed or task_mark.reported:
                 continue
             if returned.caller is None or returned.caller() is not caller:
                 continue  # another task waited for it since; that caller decides
             if state.has_other_callbacks(task, _pending_done):
+                continue
+            if task.done() and not task.cancelled():
+                # It ended on its own right after the caller, before anyone could look: a later
+                # `await` of a finished task cannot be observed, so this is not called abandoned.
                 continue
             returned.verdict = "AW303" if state.cancel_requested(task) else "AW302"
             returned.caller_name = caller_name

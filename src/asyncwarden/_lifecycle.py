@@ -33,6 +33,8 @@ from asyncwarden._failopen import internal_error
 DESTROYED_PENDING = "Task was destroyed but it is pending!"
 
 _allowed_pending: weakref.WeakSet[object] = weakref.WeakSet()
+# Loops a runner shut down: their close() is part of the same shutdown.
+_shut_down: weakref.WeakSet[Any] = weakref.WeakSet()
 _local = threading.local()
 _install_lock = threading.Lock()
 _exit_registered = False
@@ -71,7 +73,10 @@ _TITLES = {
 def check_pending(loop: Any, when: str, role: str, site: CallSite | None) -> None:
     """Report the program's tasks still pending on ``loop``, one finding per rule."""
     pending = [t for t in asyncio.all_tasks(loop) if not state.belongs_to_loop(t)]
-    if role == "shutdown" or (role == "loop.close()" and not getattr(_local, "runner", 0)):
+    if role == "shutdown":
+        _shut_down.add(loop)
+        _count_pending_at_shutdown(len(pending))
+    elif role == "loop.close()" and loop not in _shut_down:
         _count_pending_at_shutdown(len(pending))
     groups: dict[str, list[Any]] = {"AW301": [], "AW302": [], "AW303": []}
     for task in pending:

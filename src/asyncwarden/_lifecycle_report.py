@@ -49,7 +49,7 @@ def build(
     for view in views[:LISTED_TASKS]:
         lines.extend(view.lines(now))
     if len(views) > LISTED_TASKS:
-        lines.append(f"... and {len(views) - LISTED_TASKS} more tasks")
+        lines.append(f"more      {len(views) - LISTED_TASKS} tasks not listed")
     sites: list[tuple[str, CallSite]] = []
     if where is not None and where is not UNKNOWN:
         sites.append((when, where))

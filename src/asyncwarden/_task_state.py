@@ -14,9 +14,9 @@ import weakref
 from types import FrameType
 from typing import Any
 
-from asyncwarden import _compat
+from asyncwarden import _compat, _provenance
 from asyncwarden._callsite import CallSite, _is_internal
-from asyncwarden._provenance import Batch, TaskProvenance, coroutine_name, describe_kind, registry
+from asyncwarden._provenance import Batch, TaskProvenance, coroutine_name, describe_kind
 
 MARK = "_asyncwarden_lifecycle"
 
@@ -89,7 +89,7 @@ def belongs_to_loop(task: Any) -> bool:
     if code is None or not code.co_filename.startswith(_LIBRARY_DIRS):
         return False
     found = mark_of(task)
-    return (found is None or found.returned is None) and registry.lookup(task) is None
+    return (found is None or found.returned is None) and _provenance.registry.lookup(task) is None
 
 
 def reportable(task: Any) -> bool:
@@ -275,7 +275,7 @@ def view(task: Any) -> TaskView:
     """Read what asyncwarden and asyncio know about a task, without consuming anything."""
     found = mark_of(task)
     returned = found.returned if found is not None else None
-    origin = registry.lookup(task)
+    origin = _provenance.registry.lookup(task)
     batch, position = origin if origin is not None else (None, -1)
     if batch is None and returned is not None:
         batch, position = returned.batch, returned.position
@@ -297,9 +297,7 @@ def view(task: Any) -> TaskView:
     )
     provenance = None
     if origin is not None:
-        from asyncwarden._provenance import provenance as read_provenance
-
-        provenance = read_provenance(task)
+        provenance = _provenance.provenance(task)
     return TaskView(
         name=task.get_name(),
         coroutine=coroutine_name(task) or "?",
