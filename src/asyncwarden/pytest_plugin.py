@@ -368,9 +368,9 @@ _WHERE = {
 def _failure(findings: list[Finding], when: str) -> str:
     count = f"{len(findings)} finding{'s' if len(findings) > 1 else ''}"
     head = (
-        f"asyncwarden (strict): {count} reported {_WHERE.get(when, 'during ' + when)} "
-        "never reached the test as an exception (caught by the code under test, raised in an "
-        "asyncio callback, or detected at loop shutdown)."
+        f"asyncwarden (strict): {count} reported {_WHERE.get(when, 'during ' + when)}, "
+        "never raised to the test:\ncaught by the code under test, raised in an asyncio "
+        "callback, or detected when an event loop shut down."
     )
     return "\n\n".join([head, *(_render(f) for f in findings)])
 

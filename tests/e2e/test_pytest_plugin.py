@@ -469,10 +469,12 @@ def test_findings_caught_by_the_code_or_raised_in_callbacks_fail_their_own_phase
     }
     text = result.stdout.str()
     assert "ERROR at teardown of test_with_a_hazard_at_fixture_teardown" in text
-    assert "while its fixtures were torn down never reached the test" in text
+    assert "reported while its fixtures were torn down, never raised to the test" in text
     result.stdout.fnmatch_lines(
         [
-            "*asyncwarden (strict): 1 finding reported while it ran never reached the test*",
+            "*asyncwarden (strict): 1 finding reported while it ran, never raised to the test:",
+            "caught by the code under test, raised in an asyncio callback, or detected when an "
+            "event loop shut down.",
             "AW101 unordered-concat: 4 frames from asyncio.wait()*",
             f"*pandas.concat()*loaders.py:{CONCAT_LINE} in from_wait",
         ]
