@@ -39,9 +39,12 @@ def on_wait_pending(batch: Batch, pending: set[Any]) -> None:
         caller_mark.outstanding = {}
         caller.add_done_callback(_caller_done)
     outstanding = caller_mark.outstanding
-    positions = {id(ref()): i for i, ref in enumerate(batch.members)}
+    # The patch layer just listed the pending set's positions in its iteration order.
+    positions = batch.pending_positions
+    if len(positions) != len(pending):
+        positions = [-1] * len(pending)
     caller_ref = weakref.ref(caller)
-    for task in pending:
+    for task, position in zip(pending, positions):
         if not state.is_task(task):
             continue
         task_mark = state.mark(task)
@@ -57,7 +60,7 @@ def on_wait_pending(batch: Batch, pending: set[Any]) -> None:
             if previous is not None and previous is not caller:
                 _forget_outstanding(previous, task)
         returned.batch = batch
-        returned.position = positions.get(id(task), -1)
+        returned.position = position
         returned.caller = caller_ref
         returned.caller_finished = 0.0
         outstanding[id(task)] = weakref.ref(task)

@@ -27,7 +27,7 @@ from typing import Any
 from asyncwarden import _abandoned, _compat
 from asyncwarden import _lifecycle_report as delivery
 from asyncwarden import _task_state as state
-from asyncwarden._callsite import CallSite, add_internal_package, capture
+from asyncwarden._callsite import add_internal_package, capture
 from asyncwarden._failopen import internal_error
 
 DESTROYED_PENDING = "Task was destroyed but it is pending!"
@@ -70,7 +70,7 @@ _TITLES = {
 }
 
 
-def check_pending(loop: Any, when: str, role: str, site: CallSite | None) -> None:
+def check_pending(loop: Any, when: str, role: str) -> None:
     """Report the program's tasks still pending on ``loop``, one finding per rule."""
     pending = [t for t in asyncio.all_tasks(loop) if not state.belongs_to_loop(t)]
     if role == "shutdown":
@@ -86,6 +86,7 @@ def check_pending(loop: Any, when: str, role: str, site: CallSite | None) -> Non
         if verdict is None:
             verdict = "AW303" if state.cancel_requested(task) else "AW301"
         groups[verdict].append(task)
+    site = capture(1) if role != "exit" and any(groups.values()) else None
     for code, tasks in groups.items():
         if not tasks:
             continue
@@ -134,7 +135,6 @@ def _cancel_all_tasks(
             loop,
             "at asyncio.run() shutdown, which cancels {them} now",
             "shutdown",
-            capture(1),
         )
     except Exception as error:
         internal_error("lifecycle: runner shutdown", error)
@@ -166,7 +166,6 @@ def _loop_close(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict
                     instance,
                     "when the loop was closed: nothing will ever run {them} again",
                     "loop.close()",
-                    capture(1),
                 )
         except Exception as error:
             internal_error("lifecycle: loop.close", error)
@@ -234,7 +233,6 @@ def _at_exit() -> None:
                     loop,
                     "at interpreter exit, on a loop that was never closed",
                     "exit",
-                    None,
                 )
     except Exception as error:
         internal_error("lifecycle: interpreter exit", error)

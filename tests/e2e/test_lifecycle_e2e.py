@@ -174,8 +174,8 @@ RULE = {
 }
 
 
-def _write(tmp_path: Path, name: str) -> tuple[Path, int]:
-    source = PRELUDE + textwrap.dedent(PROGRAMS[name])
+def _write(tmp_path: Path, name: str, body: str | None = None) -> tuple[Path, int]:
+    source = PRELUDE + textwrap.dedent(PROGRAMS[name] if body is None else body)
     path = tmp_path / f"{name}.py"
     path.write_text(source)
     origin = next(n for n, line in enumerate(source.splitlines(), 1) if "# ORIGIN" in line)
@@ -206,6 +206,37 @@ def test_strict_mode_fails_after_the_loop_shut_down(tmp_path: Path, name: str, l
     assert f"asyncwarden.exceptions.FindingError: {rule}" in result.stderr, result.stderr
     assert f"{path.name}:{origin} in " in result.stderr
     assert "loop closed: True" in result.stdout
+
+
+NEVER_CLOSED = """
+async def stuck():
+    await asyncio.sleep(10)
+
+
+async def main():
+    global kept
+    kept = asyncio.gather(stuck())  # ORIGIN
+    await asyncio.sleep(0.01)
+
+
+loop = new_loop()
+loop.run_until_complete(main())
+print("end of program")
+"""
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+@pytest.mark.parametrize("mode", ["warn", "strict"])
+def test_a_loop_never_closed_is_reported_at_exit_without_changing_the_exit_status(
+    tmp_path: Path, loop: str, mode: str
+) -> None:
+    path, origin = _write(tmp_path, "never_closed", NEVER_CLOSED)
+    result = run_python(str(path), loop, env={"ASYNCWARDEN": mode}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr  # atexit cannot change it
+    assert "AW301 pending-at-shutdown: 1 task still pending at interpreter exit" in result.stderr
+    assert f"{path.name}:{origin} in main" in result.stderr
+    if mode == "strict":
+        assert "too late to change the exit status" in result.stderr
 
 
 def test_without_the_variable_the_programs_run_as_before(tmp_path: Path) -> None:
