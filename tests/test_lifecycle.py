@@ -179,6 +179,16 @@ def test_destroyed_pending_task_is_aw301_and_asyncio_reports_it_unchanged() -> N
 
 
 @pytest.mark.usefixtures("strict_guard")
+def test_allow_acknowledges_a_lifecycle_rule_around_asyncio_run() -> None:
+    async def main() -> None:
+        asyncio.create_task(_sleep_forever())  # noqa: RUF006 - the stray task under test
+        await asyncio.sleep(0)
+
+    with asyncwarden.allow("AW301"):
+        asyncio.run(main())
+
+
+@pytest.mark.usefixtures("strict_guard")
 def test_allow_pending_marks_a_daemon_task_and_returns_it() -> None:
     async def main() -> None:
         task = asyncio.create_task(_sleep_forever())
@@ -362,6 +372,21 @@ def test_uvloop_run_shutdown_and_loop_close_are_guarded() -> None:
     with pytest.raises(FindingError, match="when the loop was closed"):
         loop.close()
     assert loop.is_closed()
+
+
+@pytest.mark.usefixtures("strict_guard")
+def test_pytest_asyncios_runner_backport_closes_fully_before_it_raises() -> None:
+    backport = pytest.importorskip("backports.asyncio.runner")  # pytest-asyncio's, on 3.10
+
+    async def main() -> None:
+        asyncio.create_task(_sleep_forever())  # noqa: RUF006 - the stray task under test
+        await asyncio.sleep(0)
+
+    runner = backport.Runner()
+    with pytest.raises(FindingError, match=r"at asyncio\.run\(\) shutdown"), runner:
+        runner.run(main())
+    with pytest.raises(RuntimeError, match="Runner is closed"):
+        runner.get_loop()
 
 
 # -- switching off ----------------------------------------------------------------------------

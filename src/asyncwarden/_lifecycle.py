@@ -278,9 +278,16 @@ def install() -> None:
         if not _exit_registered:
             _exit_registered = True
             atexit.register(_at_exit)
-    import wrapt
+            # One hook per module for the process: it does nothing while the guard is off.
+            import wrapt
 
-    wrapt.register_post_import_hook(_install_uvloop, "uvloop")
+            for name, hook in _OPTIONAL_MODULES.items():
+                wrapt.register_post_import_hook(hook, name)
+            return  # wrapt ran them already for modules imported before
+    for name, hook in _OPTIONAL_MODULES.items():
+        module = sys.modules.get(name)
+        if module is not None:
+            hook(module)
 
 
 def _install_uvloop(module: Any) -> None:
@@ -298,3 +305,23 @@ def _install_uvloop(module: Any) -> None:
         patch_inherited(module.Loop, "call_exception_handler", _call_exception_handler)
     except Exception as error:
         internal_error("patching uvloop", error)
+
+
+def _install_runner_backport(module: Any) -> None:
+    """``backports.asyncio.runner`` (pytest-asyncio's Runner on 3.10): a copy of 3.11's."""
+    from asyncwarden import _activation
+    from asyncwarden._patching import patch
+
+    if not _activation.is_installed():
+        return
+    try:
+        patch((module,), "_cancel_all_tasks", _cancel_all_tasks)
+        patch((module.Runner,), "close", _runner_close)
+    except Exception as error:
+        internal_error("patching backports.asyncio.runner", error)
+
+
+_OPTIONAL_MODULES = {
+    "uvloop": _install_uvloop,
+    "backports.asyncio.runner.runner": _install_runner_backport,
+}

@@ -6,6 +6,7 @@ policy. The line each finding must name is marked ``# ORIGIN`` in the program.
 
 from __future__ import annotations
 
+import json
 import sys
 import textwrap
 from pathlib import Path
@@ -237,6 +238,19 @@ def test_a_loop_never_closed_is_reported_at_exit_without_changing_the_exit_statu
     assert f"{path.name}:{origin} in main" in result.stderr
     if mode == "strict":
         assert "too late to change the exit status" in result.stderr
+
+
+def test_json_log_mode_carries_the_finding_and_the_shutdown_count(tmp_path: Path) -> None:
+    path, origin = _write(tmp_path, "abandoned")
+    result = run_python(
+        str(path), "asyncio", env={"ASYNCWARDEN": "warn", "ASYNCWARDEN_LOG": "json"}, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    findings = [e for e in events if e["event"] == "asyncwarden.finding"]
+    assert [(f["rule"], f["line"]) for f in findings] == [("AW302", origin)]
+    shutdowns = [e for e in events if e["event"] == "asyncwarden.shutdown"]
+    assert [e["pending"] for e in shutdowns] == [2]
 
 
 def test_without_the_variable_the_programs_run_as_before(tmp_path: Path) -> None:
