@@ -19,7 +19,7 @@ import os
 import warnings
 from collections.abc import Generator, Iterable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -42,9 +42,7 @@ _REPORT_ATTRIBUTE = "asyncwarden_findings"
 class _TestRecord:
     """What one test asked for and the findings reported while it ran."""
 
-    nodeid: str
     mode: Mode
-    allowed: tuple[str, ...] = ()
     in_charge: bool = False
     """The test requested ``asyncwarden_findings``: it asserts on its findings itself."""
     error: str | None = None
@@ -254,7 +252,7 @@ def pytest_runtest_protocol(
     from asyncwarden import _report
     from asyncwarden.exceptions import AsyncWardenWarning
 
-    record = _TestRecord(item.nodeid, mode, allowed, in_charge, error)
+    record = _TestRecord(mode, in_charge, error)
     item.stash[_RECORD] = record
     with contextlib.ExitStack() as stack:
         _listen(item.config)
@@ -417,9 +415,7 @@ def pytest_runtest_makereport(
     findings = record.by_phase.get(call.when, [])
     if not findings:
         return report
-    setattr(
-        report, _REPORT_ATTRIBUTE, [_summary_entry(f, call.when, record.mode) for f in findings]
-    )
+    setattr(report, _REPORT_ATTRIBUTE, [_summary_entry(f, call.when) for f in findings])
     if report.failed:
         unseen = [f for f in findings if id(f) not in record.shown]
         if unseen:
@@ -427,14 +423,13 @@ def pytest_runtest_makereport(
     return report
 
 
-def _summary_entry(finding: Finding, when: str, mode: Mode) -> dict[str, str]:
+def _summary_entry(finding: Finding, when: str) -> dict[str, str]:
     return {
         "code": finding.code,
         "name": finding.name,
         "title": finding.title,
         "site": finding.site.short(),
         "when": when,
-        "mode": mode.value,
     }
 
 
@@ -462,7 +457,12 @@ def _collected(reports: Iterable[object]) -> list[tuple[str, dict[str, str]]]:
     ]
 
 
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+_OUTSIDE = "(outside any test)"
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
+) -> None:
     session = config.stash.get(_SESSION, None)
     if session is None:
         return
@@ -476,11 +476,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         tests.setdefault(nodeid, []).append(entry)
     for finding in session.outside:
         tests = by_rule.setdefault((finding.code, finding.name), {})
-        tests.setdefault("(outside any test)", []).append(
-            _summary_entry(finding, "", session.mode or Mode.WARN)
-        )
+        tests.setdefault(_OUTSIDE, []).append(_summary_entry(finding, ""))
     total = sum(len(found) for tests in by_rule.values() for found in tests.values())
-    test_count = len({nodeid for tests in by_rule.values() for nodeid in tests})
+    test_count = len({nodeid for tests in by_rule.values() for nodeid in tests} - {_OUTSIDE})
     terminalreporter.write_sep(
         "=",
         f"asyncwarden: {total} finding{'s' * (total != 1)} in {test_count} "
