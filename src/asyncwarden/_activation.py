@@ -71,8 +71,10 @@ def install(mode: str | Mode = "warn", **options: object) -> None:
             uninstall()
             return
         if _installed:
-            if options and "asyncwarden._sinks" in sys.modules:
-                sys.modules["asyncwarden._sinks"].install()  # telemetry reads the new options
+            if options and ("asyncio" in sys.modules or "pandas" in sys.modules):
+                from asyncwarden import _sinks  # the hooks ran already: re-read the options
+
+                _sinks.install()
             return
         _installed = True
         _generation += 1

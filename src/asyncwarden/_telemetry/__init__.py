@@ -18,7 +18,6 @@ This module imports neither structlog nor OpenTelemetry: its import is part of s
 
 from __future__ import annotations
 
-import sys
 import threading
 from typing import Any
 
@@ -31,6 +30,7 @@ _active = False
 _installed = False
 _generation = 0
 _file_path: str | None = None  # the ASYNCWARDEN_TRACE_FILE value already tried
+_registered: tuple[tuple[list[Any], Any], ...] = ()  # (hook list, hook) while active
 
 
 def _observe_module() -> Any:
@@ -67,10 +67,16 @@ def _remove(hooks: list[Any], hook: Any) -> None:
 
 
 def _activate() -> None:
-    global _active
+    global _active, _registered
     from asyncwarden import _log
 
     observe = _observe_module()
+    _registered = (
+        (_observers.on_batch_started, observe.batch_started),
+        (_observers.on_batch_finished, observe.batch_finished),
+        (_observers.on_combined, observe.combined),
+        (_report.sinks, observe.finding_sink),
+    )
     _add(_observers.on_batch_started, observe.batch_started)
     _add(_observers.on_batch_finished, observe.batch_finished)
     _add(_observers.on_combined, observe.combined)
@@ -81,13 +87,10 @@ def _activate() -> None:
 
 
 def _deactivate() -> None:
-    global _active
-    if "asyncwarden._telemetry._observe" in sys.modules:
-        observe = _observe_module()
-        _remove(_observers.on_batch_started, observe.batch_started)
-        _remove(_observers.on_batch_finished, observe.batch_finished)
-        _remove(_observers.on_combined, observe.combined)
-        _remove(_report.sinks, observe.finding_sink)
+    global _active, _registered
+    for hooks, hook in _registered:
+        _remove(hooks, hook)
+    _registered = ()
     _active = False
 
 
@@ -208,7 +211,7 @@ def record_pending_at_shutdown(count: int) -> None:
 
 def flush() -> None:
     """Write out what asyncwarden's own trace-file providers have buffered."""
-    if "asyncwarden._telemetry._backend" not in sys.modules:
+    if _file_path is None:
         return
     trace_file = _backend_module().trace_file
     if trace_file is not None:
