@@ -44,7 +44,7 @@ def on_wait_pending(batch: Batch, pending: set[Any]) -> None:
     if len(positions) != len(pending):
         positions = [-1] * len(pending)
     caller_ref = weakref.ref(caller)
-    for task, position in zip(pending, positions):
+    for task, position in zip(pending, positions, strict=False):
         if not state.is_task(task):
             continue
         task_mark = state.mark(task)
@@ -98,7 +98,7 @@ def _caller_done(caller: Any) -> None:
                 continue
             if returned.caller is None or returned.caller() is not caller:
                 continue  # another task waited for it since; that caller decides
-            if state.has_other_callbacks(task, _pending_done):
+            if state.has_other_callbacks(task):
                 continue
             if task.done() and not task.cancelled():
                 # It ended on its own right after the caller, before anyone could look: a later

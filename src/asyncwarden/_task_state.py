@@ -108,11 +108,15 @@ def cancel_requested(task: Any) -> bool:
     return _compat.cancel_requested(task)
 
 
-def has_other_callbacks(task: Any, *ours: object) -> bool:
-    """Someone awaits or tracks the task: a task, gather, wait(), a TaskGroup, any callback."""
+def has_other_callbacks(task: Any) -> bool:
+    """Someone awaits or tracks the task: a task, gather, wait(), a TaskGroup, any callback.
+
+    asyncwarden's own callbacks (this guard's, the patch layer's, telemetry's) do not count.
+    """
     for entry in getattr(task, "_callbacks", None) or ():
         callback = entry[0] if isinstance(entry, tuple) else entry
-        if callback not in ours:
+        function = getattr(callback, "func", callback)  # through functools.partial
+        if not str(getattr(function, "__module__", "")).startswith("asyncwarden"):
             return True
     return False
 
