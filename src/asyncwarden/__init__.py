@@ -87,10 +87,18 @@ _LOCATIONS = {
 }
 
 
+_NO_ASYNCIO = frozenset({"_activation", "_config", "exceptions"})
+
+
 def __getattr__(name: str) -> Any:
     module = _LOCATIONS.get(name, "exceptions" if name in __all__ else None)
     if module is None:
         raise AttributeError(f"module 'asyncwarden' has no attribute {name!r}")
+    if module not in _NO_ASYNCIO:
+        # These modules import asyncio. Were one of them the first to do so, asyncio's
+        # post-import hook would patch while it is half imported, fail, and leave the guard off
+        # (`from asyncwarden import provenance` before `import asyncio`, under ASYNCWARDEN=warn).
+        import asyncio  # noqa: F401
     import importlib
 
     value = getattr(importlib.import_module(f"asyncwarden.{module}"), name)

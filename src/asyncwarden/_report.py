@@ -16,7 +16,7 @@ from asyncwarden import _state
 from asyncwarden._failopen import internal_error
 from asyncwarden._findings import Finding
 from asyncwarden._rules import RULES
-from asyncwarden.exceptions import FindingError
+from asyncwarden.exceptions import FindingError, text_of
 
 Sink = Callable[[Finding], None]
 
@@ -73,24 +73,30 @@ def forget_shown() -> None:
 
 
 def report(finding: Finding) -> None:
-    """Deliver one finding. Raises ``FindingError`` in strict mode, or a warning turned error."""
-    if is_allowed(finding.code):
-        return
-    for sink in sinks:
-        try:
-            sink(finding)
-        except Exception as error:
-            internal_error(f"sink {getattr(sink, '__qualname__', sink)!s}", error)
-    if _state.strict():
-        raise FindingError(finding)
-    if not _first_time(finding):
-        return
-    category = RULES[finding.code].category
+    """Deliver one finding. Raises ``FindingError`` in strict mode, or a warning turned error.
+
+    Only those two reach the caller: a failure of the delivery itself is an internal error.
+    """
     try:
-        text = finding.render()
-    except Exception as error:  # a finding that cannot be rendered still reaches the user
-        internal_error("render", error)
-        text = f"{finding.code} {finding.name}"
-    warnings.warn_explicit(
-        text, category, finding.site.filename, finding.site.lineno, module=finding.site.function
-    )
+        if is_allowed(finding.code):
+            return
+        for sink in sinks:
+            try:
+                sink(finding)
+            except Exception as error:
+                internal_error(f"sink {getattr(sink, '__qualname__', sink)!s}", error)
+        if _state.strict():
+            raised: FindingError | None = FindingError(finding)
+        elif _first_time(finding):
+            raised = None
+            category = RULES[finding.code].category
+            text = text_of(finding)  # a finding that cannot be rendered still reaches the user
+            site = finding.site
+        else:
+            return
+    except Exception as error:
+        internal_error("report", error)
+        return
+    if raised is not None:
+        raise raised
+    warnings.warn_explicit(text, category, site.filename, site.lineno, module=site.function)

@@ -27,7 +27,18 @@ class FindingError(AsyncWardenError):
 
     def __init__(self, finding: Finding) -> None:
         self.finding = finding
-        super().__init__(finding.render())
+        super().__init__(text_of(finding))
+
+
+def text_of(finding: Finding) -> str:
+    """``finding.render()``, or its first line if rendering fails (reported as internal error)."""
+    try:
+        return finding.render()
+    except Exception as error:
+        from asyncwarden._failopen import internal_error
+
+        internal_error("render", error)
+        return f"{finding.code} {finding.name}: {finding.title}"
 
 
 class AsyncWardenWarning(UserWarning):
