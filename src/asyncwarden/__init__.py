@@ -3,6 +3,10 @@
 Switch it on with ``ASYNCWARDEN=warn`` (or ``strict``), ``asyncwarden run -- COMMAND``, or
 ``asyncwarden.install()``. It records where every task came from and which tasks every frame came
 from, and reports unordered, incomplete and stray task results as findings.
+
+PYTEST_DONT_REWRITE: with ``ASYNCWARDEN`` set this package is imported at interpreter start-up,
+before pytest could rewrite asserts in it (it has none); the marker spares every guarded pytest
+run a PytestAssertRewriteWarning.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import dataclasses
 import itertools
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sized
 from typing import Any
 
 from asyncwarden import _callsite, _lineage, _observers, _report, _rules
@@ -75,6 +75,46 @@ def _concat_link(
     return Link(tuple(sources), "concat", site, collisions, tuple(duplicated))
 
 
+class _Replay:
+    """A one-shot iterable handed back to pandas, raising where reading it had failed."""
+
+    def __init__(self, items: list[Any], error: BaseException) -> None:
+        self._items = items
+        self._error = error
+
+    def __iter__(self) -> Any:
+        yield from self._items
+        raise self._error
+
+
+def _concat_inputs(objs: Any) -> tuple[Any, list[Any]]:
+    """What to hand pandas, and the objects it will concatenate, read without changing either.
+
+    pandas (2.2 and 3.x) rejects a frame, a string or a scalar as ``objs`` with its own TypeError,
+    iterates a sized container as it is (3.x) and calls ``list()`` on anything else: only that
+    last kind, a generator or reader that can be read once, is read here and handed on as the
+    list pandas would have made of it.
+    """
+    if isinstance(objs, Mapping):
+        return objs, list(objs.values())
+    if isinstance(objs, (list, tuple)):
+        return objs, list(objs)
+    if objs is None or isinstance(objs, (str, bytes, *_lineage.FRAME_TYPES)):
+        return objs, []
+    try:
+        iterator = iter(objs)
+    except TypeError:
+        return objs, []
+    if isinstance(objs, Sized) and iterator is not objs:
+        return objs, list(iterator)
+    items: list[Any] = []
+    try:
+        items.extend(iterator)
+    except BaseException as error:  # pandas' own list() gets the same items, then this error
+        return _Replay(items, error), items
+    return items, items
+
+
 def _concat(
     wrapped: Wrapped, instance: object, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
@@ -86,17 +126,12 @@ def _concat(
     try:
         objs = args[0] if args else kwargs.get("objs")
         keyed = isinstance(objs, Mapping) or kwargs.get("keys") is not None
-        if objs is not None and not isinstance(objs, (Mapping, list, tuple)):
-            try:
-                iter(objs)
-            except TypeError:
-                pass  # pandas raises its own TypeError
+        passed, values = _concat_inputs(objs)
+        if passed is not objs:
+            if args:
+                args = (passed, *args[1:])
             else:
-                objs = list(objs)  # a one-shot iterable: read once, hand pandas the same items
-                args = (objs, *args[1:]) if args else args
-                if not args:
-                    kwargs = {**kwargs, "objs": objs}
-        values = list(objs.values()) if isinstance(objs, Mapping) else list(objs or ())
+                kwargs = {**kwargs, "objs": passed}
         links = [_lineage.get(o) for o in values]
         if any(links):
             site = _callsite.capture(2)
