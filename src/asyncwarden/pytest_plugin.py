@@ -83,11 +83,10 @@ def _sink(finding: Finding) -> None:
     if not _sessions:
         return
     session = _sessions[-1]
-    record = session.current
-    if record is None:
+    if session.current is not None:
+        session.current.add(finding)
+    elif session.mode is not None:  # a run that did not ask for the guard keeps nothing
         session.outside.append(finding)
-    else:
-        record.add(finding)
 
 
 # -- options and precedence -------------------------------------------------------------------
@@ -190,11 +189,17 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if session in _sessions:
         _sessions.remove(session)
     session.stack.close()
-    if not _sessions:
-        from asyncwarden import _report
+    _stop_listening()
 
-        if _sink in _report.sinks:
-            _report.sinks.remove(_sink)
+
+def _stop_listening() -> None:
+    """Remove the sink unless a run in this process asked for the guard for all its tests."""
+    if any(session.mode is not None for session in _sessions):
+        return
+    from asyncwarden import _report
+
+    if _sink in _report.sinks:
+        _report.sinks.remove(_sink)
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -256,6 +261,8 @@ def pytest_runtest_protocol(
     item.stash[_RECORD] = record
     with contextlib.ExitStack() as stack:
         _listen(item.config)
+        if session.mode is None:  # only this test asked (marker or fixture)
+            stack.callback(_stop_listening)
         stack.enter_context(_guarded(mode))
         if allowed:
             stack.enter_context(_allowed_in_process(allowed))

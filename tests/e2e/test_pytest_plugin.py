@@ -670,6 +670,45 @@ def test_marker_mode_beats_the_command_line_both_ways(suite: pytest.Pytester) ->
     }
 
 
+def test_a_run_that_did_not_ask_keeps_no_findings_even_when_the_code_switches_the_guard_on(
+    suite: pytest.Pytester,
+) -> None:
+    from asyncwarden import _report
+
+    sinks_before = list(_report.sinks)
+    suite.makepyfile(
+        test_own_guard="""
+        import asyncio
+
+        import pytest
+
+        import asyncwarden
+        import loaders
+
+
+        @pytest.mark.asyncwarden(mode="warn")
+        def test_asked_by_its_marker():
+            asyncio.run(loaders.incomplete())
+
+
+        def test_switches_the_guard_on_itself():
+            with asyncwarden.guarded("warn"):
+                asyncio.run(loaders.incomplete())
+        """
+    )
+    result = suite.runpytest_inprocess("-p", "no:randomly", "test_own_guard.py")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*= asyncwarden: 1 finding in 1 test =*",
+            "AW201 incomplete-batch",
+            "  test_own_guard.py::test_asked_by_its_marker",
+        ]
+    )
+    assert "test_switches_the_guard_on_itself" not in result.stdout.str().split("asyncwarden: 1")[1]
+    assert _report.sinks == sinks_before
+
+
 def test_environment_strict_with_command_line_off_uninstalls_the_start_up_guard(
     suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
