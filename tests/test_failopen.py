@@ -436,3 +436,19 @@ def test_the_guard_is_really_on_in_the_users_process_when_nothing_is_broken(app:
     assert guarded.returncode == 3
     assert "AW102" in guarded.stderr and "AW201" in guarded.stderr
     assert "internal error" not in guarded.stderr
+
+
+# -- import order: a half-imported guard must not leave itself off ---------------------------
+
+
+@pytest.mark.parametrize("name", ["provenance", "lineage", "Finding", "allow"])
+def test_a_public_name_imported_before_asyncio_leaves_the_guard_whole(name: str) -> None:
+    """Found by the subprocess tests above: ``from asyncwarden import provenance`` before
+    ``import asyncio`` imported asyncio from inside a half-imported module; asyncio's post-import
+    hook then failed on it and the program ran unguarded, with two internal-error lines."""
+    result = run_python(
+        "-c",
+        f"from asyncwarden import {name}\nimport asyncio\nprint(type(asyncio.gather).__name__)",
+        env={"ASYNCWARDEN": "warn"},
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "FunctionWrapper\n", "")

@@ -86,7 +86,8 @@ def parse_task_spans(value: str) -> int:
         return 0
     if word in {"on", "true", "1", "yes"}:
         return 100
-    if word.isascii() and word.isdigit() and int(word) <= _MAX_TASK_SPANS:
+    # The length check first: int() of a string over 4300 digits raises its own ValueError.
+    if word.isascii() and word.isdigit() and len(word) <= 6 and int(word) <= _MAX_TASK_SPANS:
         return int(word)
     raise ConfigurationError(TASK_SPANS_VARIABLE, _echo(value), TASK_SPANS_ACCEPTED)
 

@@ -384,7 +384,7 @@ def test_a_trace_file_that_cannot_be_written_is_one_line_and_the_program_runs_on
         assert result.stdout == plain.stdout
         complaints = [line for line in result.stderr.splitlines() if "trace file" in line]
         assert complaints == [
-            f"asyncwarden: cannot write the trace file {str(unwritable)!r} "
+            f"asyncwarden: ASYNCWARDEN_TRACE_FILE={str(unwritable)!r}: cannot write the trace file "
             f"({'Is a directory' if unwritable == tmp_path else 'No such file or directory'}); "
             "no trace file is written, the program runs on"
         ]

@@ -27,6 +27,11 @@ def _say(line: str) -> None:
         sys.stderr.write(f"asyncwarden: {line}\n")
 
 
+def _shown(path: str) -> str:
+    """The path as the message echoes it: quoted, one line, and short even if the value is not."""
+    return repr(path if len(path) <= 200 else path[:200] + "...")
+
+
 class TraceFile:
     """An open trace file and, once needed, the SDK providers that write to it."""
 
@@ -59,10 +64,10 @@ class TraceFile:
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
         try:
             fd = os.open(absolute, flags, 0o644)
-        except OSError as error:
-            reason = error.strerror or type(error).__name__
+        except (OSError, ValueError) as error:  # ValueError: a NUL byte, from install()
+            reason = getattr(error, "strerror", None) or type(error).__name__
             _say(
-                f"cannot write the trace file {path!r} ({reason}); "
+                f"ASYNCWARDEN_TRACE_FILE={_shown(path)}: cannot write the trace file ({reason}); "
                 "no trace file is written, the program runs on"
             )
             return None
@@ -82,7 +87,7 @@ class TraceFile:
             except OSError as error:
                 self._broken = True
                 _say(
-                    f"writing the trace file {self.path!r} failed ({error.strerror}); "
+                    f"writing the trace file {_shown(self.path)} failed ({error.strerror}); "
                     "the rest of this run is not written, the program runs on"
                 )
                 return False
