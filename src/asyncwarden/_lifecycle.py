@@ -76,7 +76,7 @@ def check_pending(loop: Any, when: str, role: str) -> None:
     if role == "shutdown":
         _shut_down.add(loop)
         _count_pending_at_shutdown(len(pending))
-    elif role == "loop.close()" and loop not in _shut_down:
+    elif role == "loop.close()":
         _count_pending_at_shutdown(len(pending))
     groups: dict[str, list[Any]] = {"AW301": [], "AW302": [], "AW303": []}
     for task in pending:
@@ -161,7 +161,12 @@ def _loop_close(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict
     depth = getattr(_local, "close", 0)
     if depth == 0:
         try:
-            if not instance.is_running() and not instance.is_closed():
+            # A loop a runner shut down was checked just before its tasks were cancelled.
+            if (
+                instance not in _shut_down
+                and not instance.is_running()
+                and not instance.is_closed()
+            ):
                 check_pending(
                     instance,
                     "when the loop was closed: nothing will ever run {them} again",
