@@ -49,3 +49,13 @@ def add_note(error: BaseException, note: str) -> None:
         error.add_note(note)  # type: ignore[attr-defined]
     else:
         sys.stderr.write(note + "\n")
+
+
+def signature_is(function: Any, expected: str) -> bool:
+    """Whether ``function``'s signature reads exactly ``expected`` (``"(self, *, name=None)"``)."""
+    import inspect
+
+    try:
+        return str(inspect.signature(function)) == expected
+    except (TypeError, ValueError):
+        return False

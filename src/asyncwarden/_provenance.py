@@ -13,7 +13,7 @@ import threading
 import time
 import weakref
 from collections.abc import Iterable
-from itertools import count, repeat
+from itertools import repeat
 from typing import Any
 
 from asyncwarden._callsite import CallSite
@@ -125,40 +125,98 @@ NO_MEMBER: weakref.ref[Any] = weakref.ref(set())
 
 
 class _Registry:
-    """task -> (batch, position), weakly keyed: an entry disappears with its task."""
+    """task -> batch, weakly keyed: an entry disappears with its task.
+
+    Per task this costs one weak reference (shared with ``Batch.members``) and one dict entry:
+    the position within the batch is not stored but found from ``Batch.members`` when asked
+    (``lookup``), which saves two objects per task on the hot path (docs/performance.md).
+    """
 
     def __init__(self) -> None:
-        self.entries: dict[weakref.ref[Any], tuple[Batch, int]] = {}
+        self.entries: dict[weakref.ref[Any], Batch] = {}
         # The weakref callback is the dict's own C method: no Python frame runs when a task dies.
         self._forget = self.entries.pop
+        # batch -> {id(member): first position}, built on the first lookup into the batch.
+        self._positions: weakref.WeakKeyDictionary[Batch, dict[int, int]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def register(self, batch: Batch, futures: Iterable[asyncio.Future[Any] | None]) -> None:
         """Add ``futures`` as the batch's next members; None marks a position with no future."""
-        refs = [
-            NO_MEMBER if future is None else weakref.ref(future, self._forget) for future in futures
-        ]
-        start = len(batch.members)
-        batch.members.extend(refs)
         setdefault = self.entries.setdefault
-        # The first batch a task joined is its origin; a later gather over it does not rewrite it.
-        for entry in zip(refs, zip(repeat(batch), count(start)), strict=False):
-            if entry[0] is not NO_MEMBER:
-                setdefault(*entry)
+        refs: list[weakref.ref[Any]] = []
+        for future in futures:
+            if future is None:
+                refs.append(NO_MEMBER)
+                continue
+            ref = weakref.ref(future, self._forget)
+            # The first batch a task joined is its origin; a later gather does not rewrite it.
+            refs.append(ref if self._inserted(setdefault, ref, batch) else weakref.ref(future))
+        batch.members.extend(refs)
+
+    def _inserted(self, setdefault: Any, ref: weakref.ref[Any], batch: Batch) -> bool:
+        before = len(self.entries)
+        setdefault(ref, batch)
+        return len(self.entries) > before
 
     def register_all(self, batch: Batch, futures: Iterable[asyncio.Future[Any]]) -> None:
         """``register`` for a sequence with no gaps: the hot path of gather, kept in C calls."""
+        futures = futures if isinstance(futures, (list, tuple)) else list(futures)
+        entries = self.entries
         refs = list(map(weakref.ref, futures, repeat(self._forget)))
-        start = len(batch.members)
+        if not any(map(entries.__contains__, refs)):
+            before = len(entries)
+            entries.update(zip(refs, repeat(batch)))
+            if len(entries) - before != len(refs):  # a future listed twice: first one counts
+                seen: set[int] = set()
+                for i, future in enumerate(futures):
+                    if id(future) in seen:
+                        refs[i] = weakref.ref(future)
+                    seen.add(id(future))
+        else:
+            # A task already registered (by an earlier batch, or twice in this one) keeps its
+            # first entry. A reference whose callback pops would find no key when the task dies
+            # while this batch lives on, and print "Exception ignored in: <weakref>" KeyError:
+            # such a member gets a reference with no callback.
+            for i, ref in enumerate(refs):
+                if not self._inserted(entries.setdefault, ref, batch):
+                    refs[i] = weakref.ref(futures[i])
         batch.members.extend(refs)
-        setdefault = self.entries.setdefault
-        for entry in zip(refs, zip(repeat(batch), count(start)), strict=False):
-            setdefault(*entry)
+
+    def register_one(self, batch: Batch, future: asyncio.Future[Any]) -> None:
+        """``register_all`` for one future (``TaskGroup.create_task``, once per task)."""
+        ref = weakref.ref(future, self._forget)
+        entries = self.entries
+        if ref in entries:
+            ref = weakref.ref(future)  # already registered: see register_all
+        else:
+            entries[ref] = batch
+        batch.members.append(ref)
 
     def lookup(self, future: object) -> tuple[Batch, int] | None:
+        """The batch a task or future first joined, and its position there."""
         try:
-            return self.entries.get(weakref.ref(future))
+            batch = self.entries.get(weakref.ref(future))
         except TypeError:  # not weakly referenceable: never one of ours
             return None
+        if batch is None:
+            return None
+        return batch, self.position(batch, future)
+
+    def position(self, batch: Batch, future: object) -> int:
+        """The first position of ``future`` among the batch's members (-1 if not a member)."""
+        index = self._positions.get(batch)
+        found = index.get(id(future)) if index is not None else None
+        if found is None or batch.member(found) is not future:
+            members = batch.members
+            index = {}
+            for i in range(len(members) - 1, -1, -1):  # backwards: the first position wins
+                member = members[i]()
+                if member is not None:
+                    index[id(member)] = i
+            self._positions[batch] = index
+            found = index.get(id(future), -1)
+        return found
 
 
 registry = _Registry()
