@@ -105,8 +105,9 @@ def route() -> Route | None:
     mode = _state.settings.log
     if mode is LogFormat.OFF:
         return None
-    structlog = sys.modules.get("structlog")
-    if structlog is not None and structlog.is_configured():
+    # Half imported while another thread imports it: not configured yet (and no attribute yet).
+    is_configured = getattr(sys.modules.get("structlog"), "is_configured", None)
+    if is_configured is not None and is_configured():
         return _to_app_structlog
     if logging.getLogger(LOGGER_NAME).hasHandlers():
         return _to_stdlib
