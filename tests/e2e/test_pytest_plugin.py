@@ -14,6 +14,7 @@ import hypothesis
 import pandas
 import pytest
 import structlog
+import wrapt
 
 import asyncwarden._asyncio_patch
 import asyncwarden._lifecycle
@@ -87,6 +88,17 @@ def test_nothing_is_patched():
     assert not hasattr(asyncio.gather, "__wrapped__")
     assert not hasattr(asyncio.wait, "__wrapped__")
 """
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _import_hook_finder_outside_the_runs() -> None:
+    """Put wrapt's import-hook finder on ``sys.meta_path`` before any in-process run.
+
+    wrapt adds it once per process, the first time a post-import hook is registered (the guard
+    being switched on), and pytester puts ``sys.meta_path`` back after each test: added inside a
+    run, it would be gone for good, and later hooks (uvloop's) would never fire in this process.
+    """
+    wrapt.register_post_import_hook(lambda module: None, "wrapt")
 
 
 @pytest.fixture(autouse=True)
