@@ -6,6 +6,7 @@ Adding a rule touches this file (and, for a new warning category, ``exceptions.p
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -38,6 +39,11 @@ class Combination:
     rows: tuple[int, ...] = ()
     rows_out: int | None = None
 
+    @functools.cached_property
+    def groups(self) -> dict[Batch, list[int]]:
+        """``grouped(inputs)``, computed once for every rule that reads it."""
+        return grouped(self.inputs)
+
 
 @dataclasses.dataclass(frozen=True)
 class Rule:
@@ -58,7 +64,11 @@ def grouped(inputs: Sequence[Link | None]) -> dict[Batch, list[int]]:
         if record is None:
             continue
         for source in record.sources:
-            groups.setdefault(source.batch, []).append(source.position)
+            # Not setdefault(batch, []): that makes a list per source (1,000 per concat).
+            order = groups.get(source.batch)
+            if order is None:
+                order = groups[source.batch] = []
+            order.append(source.position)
     return groups
 
 
@@ -88,7 +98,7 @@ def check_unordered_concat(combination: Combination) -> list[Finding]:
     if combination.operation == "concat":
         if combination.keyed:
             return findings
-        for batch, order in grouped(combination.inputs).items():
+        for batch, order in combination.groups.items():
             if batch.kind not in UNORDERED_KINDS or len(order) < 2:
                 continue
             evidence = _order_evidence(batch, order)
@@ -153,7 +163,7 @@ def check_incomplete_batch(combination: Combination) -> list[Finding]:
     findings: list[Finding] = []
     if combination.operation != "concat":
         return findings
-    for batch, order in grouped(combination.inputs).items():
+    for batch, order in combination.groups.items():
         missing = _missing(batch, set(order))
         if not missing:
             continue
