@@ -1,0 +1,620 @@
+"""asyncwarden's overhead beside its peers, in one run: ``python benchmarks/run.py``.
+
+Every figure is a ratio to the unguarded program measured in the same worker process, from
+interleaved samples (unguarded, guarded, guarded, unguarded, ...); each arm runs in fresh worker
+processes, several for asyncwarden's own arms. The "noise" column is the unguarded program against
+itself under the same schedule: a ratio that differs from 1.00 by less than that is not a cost.
+
+    python benchmarks/run.py            # the full table, with PASS/FAIL per budget
+    python benchmarks/run.py --check    # the same, exit status 1 if a budget is missed
+    python benchmarks/run.py --quick    # small sizes, one round: proves the script works
+    python benchmarks/run.py --json out.json   # raw samples as well
+
+See docs/performance.md for what each row measures and how it scales.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import memory  # noqa: E402
+import startup  # noqa: E402
+import workloads  # noqa: E402
+
+GUARD_ARMS = ("noise", "warn", "warn+sdk")
+# --budget KEY=LIMIT: try a budget other than the issue's (keys are printed with --list-budgets).
+LIMIT_OVERRIDES: dict[str, float] = {}
+PEER_ARMS = ("otel", "otel+sdk", "debug")
+ARM_TITLES = {
+    "warn": "warn",
+    "warn+sdk": "warn+SDK",
+    "otel": "OTel asyncio",
+    "otel+sdk": "OTel+SDK",
+    "debug": "asyncio debug",
+    "noise": "noise (A/A)",
+}
+
+
+@dataclass
+class Plan:
+    tasks: int
+    concat_sizes: tuple[int, int]
+    merge_rows: int
+    rounds: int
+    peer_rounds: int
+    processes: int
+    live_tasks: int
+    live_repeats: int
+    batch_counts: tuple[int, ...]
+    batch_size: int
+    long_total: int
+    long_batch: int
+    startup_runs: int
+    only: tuple[str, ...] = ()
+    wall: bool = False
+    concat_repeat: int = 0  # concats per sample; 0: enough for about 2,000 frames
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        small, large = self.concat_sizes
+        return {f"concat{small}": small, f"concat{large}": large, "merge": self.merge_rows}
+
+    def workloads(self) -> list[str]:
+        names = [*workloads.available_workloads(), *self.sizes]
+        return [name for name in names if not self.only or name in self.only]
+
+
+FULL = Plan(
+    tasks=10_000,
+    concat_sizes=(10, 1_000),
+    merge_rows=1_000_000,
+    rounds=8,
+    peer_rounds=4,
+    processes=3,
+    live_tasks=10_000,
+    live_repeats=3,
+    batch_counts=(100, 1_000),
+    batch_size=100,
+    long_total=1_000_000,
+    long_batch=1_000,
+    startup_runs=40,
+)
+QUICK = Plan(
+    tasks=500,
+    concat_sizes=(10, 100),
+    merge_rows=20_000,
+    rounds=1,
+    peer_rounds=1,
+    processes=1,
+    live_tasks=500,
+    live_repeats=1,
+    batch_counts=(8, 16),
+    batch_size=20,
+    long_total=5_000,
+    long_batch=500,
+    startup_runs=2,
+    concat_repeat=1,
+)
+
+
+@dataclass
+class Budget:
+    key: str
+    name: str
+    limit: float
+    value: float | None
+    unit: str = "x"
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        self.limit = LIMIT_OVERRIDES.get(self.key, self.limit)
+
+    @property
+    def passed(self) -> bool:
+        return self.value is not None and self.value <= self.limit
+
+
+@dataclass
+class Results:
+    plan: Plan
+    samples: dict[str, dict[str, dict[str, list[float]]]] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    memory: dict[str, Any] = field(default_factory=dict)
+    startup: dict[str, Any] = field(default_factory=dict)
+
+
+# -- running workers ----------------------------------------------------------------------------
+
+
+def _python() -> str:
+    return sys.executable
+
+
+def _worker(args: list[str], timeout: float) -> Any:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASYNCWARDEN")}
+    done = subprocess.run(
+        [_python(), str(HERE / "run.py"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"worker {args[:2]} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_timings(plan: Plan, arms: list[str], results: Results, progress: bool) -> None:
+    names = plan.workloads()
+    passes: list[list[str]] = []
+    for number in range(plan.processes):
+        arms_now = [a for a in arms if a in GUARD_ARMS or number == 0]
+        random.Random(number).shuffle(arms_now)
+        passes.append(arms_now)
+    for arms_now in passes:
+        for arm in arms_now:
+            rounds = plan.rounds if arm in GUARD_ARMS else plan.peer_rounds
+            spec = json.dumps(
+                {
+                    "sizes": plan.sizes,
+                    "tasks": plan.tasks,
+                    "rounds": rounds,
+                    "wall": plan.wall,
+                    "concat_repeat": plan.concat_repeat,
+                }
+            )
+            if progress:
+                print(f"  worker: {arm:10} ({rounds} rounds)", file=sys.stderr, flush=True)
+            try:
+                out = _worker(["--worker", arm, spec, ",".join(names)], timeout=1800)
+            except (RuntimeError, subprocess.TimeoutExpired) as error:
+                results.errors.append(f"{arm}: {error}")
+                continue
+            for workload, pair in out["samples"].items():
+                slot = results.samples.setdefault(arm, {}).setdefault(
+                    workload, {"base": [], "arm": []}
+                )
+                slot["base"].extend(pair["base"])
+                slot["arm"].extend(pair["arm"])
+            results.facts.setdefault(arm, {}).update(out["facts"])
+
+
+def run_memory(plan: Plan, results: Results, progress: bool) -> None:
+    if progress:
+        print("  worker: memory", file=sys.stderr, flush=True)
+    spec = {
+        "live_tasks": plan.live_tasks,
+        "live_repeats": plan.live_repeats,
+        "batch_counts": plan.batch_counts,
+        "batch_size": plan.batch_size,
+    }
+    try:
+        results.memory["live"] = _worker(["--memory-worker", "live", json.dumps(spec)], 1800)
+        results.memory["retained"] = _worker(
+            ["--memory-worker", "retained", json.dumps(spec)], 1800
+        )
+        for guarded in (False, True):
+            long_spec = json.dumps(
+                {"total": plan.long_total, "per_batch": plan.long_batch, "guarded": guarded}
+            )
+            key = "long_guarded" if guarded else "long_unguarded"
+            results.memory[key] = _worker(["--memory-worker", "long", long_spec], 3600)
+    except (RuntimeError, subprocess.TimeoutExpired) as error:
+        results.errors.append(f"memory: {error}")
+
+
+def run_startup(plan: Plan, results: Results, progress: bool) -> None:
+    if progress:
+        print("  start-up", file=sys.stderr, flush=True)
+    try:
+        results.startup = startup.measure(plan.startup_runs)
+    except (OSError, subprocess.CalledProcessError) as error:
+        results.errors.append(f"start-up: {error}")
+
+
+# -- figures ------------------------------------------------------------------------------------
+
+
+def paired(results: Results, arm: str, workload: str) -> list[float]:
+    """Per round: the arm's sample over the unguarded sample taken next to it."""
+    pair = results.samples.get(arm, {}).get(workload)
+    if not pair:
+        return []
+    return [a / b for a, b in zip(pair["arm"], pair["base"], strict=True) if b > 0]
+
+
+def ratio(results: Results, arm: str, workload: str) -> float | None:
+    """The median of the paired ratios: a drift in the machine's speed cancels within a pair."""
+    ratios = paired(results, arm, workload)
+    return statistics.median(ratios) if ratios else None
+
+
+def base_ms(results: Results, workload: str) -> float | None:
+    values = [
+        v
+        for arm in GUARD_ARMS
+        for v in results.samples.get(arm, {}).get(workload, {}).get("base", [])
+    ]
+    return statistics.median(values) * 1e3 if values else None
+
+
+def spread(results: Results, workload: str) -> float | None:
+    """How far the A/A median lands from 1: the smallest difference the table can resolve.
+
+    The larger of |median - 1| and the standard error of the median (1.25 x IQR/1.35/sqrt n).
+    """
+    ratios = paired(results, "noise", workload)
+    if len(ratios) < 4:
+        return None
+    quartiles = statistics.quantiles(ratios, n=4)
+    standard_error = 1.25 * (quartiles[2] - quartiles[0]) / 1.35 / len(ratios) ** 0.5
+    return max(abs(statistics.median(ratios) - 1), standard_error)
+
+
+WORKLOAD_TITLES = {
+    "gather": "gather, {tasks:,} tasks",
+    "wait": "wait, {tasks:,} tasks",
+    "as_completed": "as_completed, {tasks:,} tasks",
+    "taskgroup": "TaskGroup, {tasks:,} tasks",
+    "batches": "{side} batches x {side} tasks, sleep(0)",
+}
+
+
+def title(plan: Plan, workload: str) -> str:
+    if workload.startswith("concat"):
+        return f"concat of {plan.sizes[workload]:,} frames"
+    if workload == "merge":
+        return f"merge, 2 x {plan.merge_rows:,} rows"
+    side = max(1, round(plan.tasks**0.5))
+    return WORKLOAD_TITLES[workload].format(tasks=plan.tasks, side=side)
+
+
+def budgets(results: Results) -> list[Budget]:
+    plan = results.plan
+    found: list[Budget] = []
+    large = plan.concat_sizes[1]
+    for workload in plan.workloads():
+        if workload in workloads.ASYNCIO_WORKLOADS:
+            limit = 1.10
+        elif workload == f"concat{large}":
+            limit = 1.05
+        elif workload == "merge":
+            limit = 1.02
+        else:
+            continue
+        found.append(
+            Budget(
+                f"warn-{workload}",
+                f"warn, {title(plan, workload)}",
+                limit,
+                ratio(results, "warn", workload),
+            )
+        )
+    if "warn+sdk" in results.samples:
+        found.extend(
+            Budget(
+                f"sdk-{workload}",
+                f"warn+SDK, {title(plan, workload)}",
+                1.5,
+                ratio(results, "warn+sdk", workload),
+            )
+            for workload in plan.workloads()
+        )
+    if results.startup:
+        added = results.startup["added_wall_ms"]
+        found.append(
+            Budget("startup-unset", "start-up added, ASYNCWARDEN unset", 1.0, added["unset"], " ms")
+        )
+        found.append(
+            Budget("startup-set", "start-up added, ASYNCWARDEN=warn", 30.0, added["set"], " ms")
+        )
+    live = results.memory.get("live")
+    if live:
+        worst = max(live.items(), key=lambda item: item[1]["added"])
+        found.append(
+            Budget(
+                "memory-live",
+                "memory per live tracked task (worst kind)",
+                300,
+                worst[1]["added"],
+                " B",
+                f"worst: {worst[0]}",
+            )
+        )
+    retained = results.memory.get("retained")
+    if retained:
+        counts = [str(c) for c in plan.batch_counts]
+        grown = retained[counts[-1]] - retained[counts[0]]
+        found.append(
+            Budget(
+                "memory-retained",
+                f"retained growth, {counts[0]} -> {counts[-1]} finished batches",
+                64 * 1024,
+                grown,
+                " B",
+                f"entries {retained['registry_entries']}, links {retained['frame_links']}",
+            )
+        )
+    long_guarded = results.memory.get("long_guarded")
+    long_unguarded = results.memory.get("long_unguarded")
+    if long_guarded and long_unguarded:
+        found.append(
+            Budget(
+                "memory-flat",
+                f"RSS growth beyond unguarded, {plan.long_total // 10:,} -> "
+                f"{plan.long_total:,} tasks",
+                2 * 1024 * 1024,
+                _growth(long_guarded) - _growth(long_unguarded),
+                " B",
+                f"live batches after: {long_guarded['live_batches']}",
+            )
+        )
+    return found
+
+
+def _growth(long: dict[str, Any]) -> int:
+    readings = long["readings"]
+    return int(readings[-1][1] - readings[0][1])
+
+
+# -- printing -----------------------------------------------------------------------------------
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def render(results: Results, arms: list[str]) -> str:
+    plan = results.plan
+    lines: list[str] = []
+    shown = [a for a in ("warn", "warn+sdk", "otel", "otel+sdk", "debug") if a in arms]
+    header = ["workload", "unguarded ms", *(ARM_TITLES[a] for a in shown), "noise +/-"]
+    rows = [header]
+    for workload in plan.workloads():
+        row = [title(plan, workload), _fmt(base_ms(results, workload), 1)]
+        for arm in shown:
+            value = ratio(results, arm, workload)
+            if value is None and arm in PEER_ARMS and workload not in workloads.ASYNCIO_WORKLOADS:
+                row.append("n/a")
+            else:
+                row.append(_fmt(value))
+        row.append(_fmt(spread(results, workload), 3))
+        rows.append(row)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    for number, row in enumerate(rows):
+        cells = [row[0].ljust(widths[0])]
+        cells += [cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)]
+        lines.append("  ".join(cells))
+        if number == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    lines.append("")
+    lines.append(
+        "ratios: median guarded / median unguarded, same worker process, interleaved; "
+        "n/a: the peer does not touch pandas"
+    )
+    facts = [f"{ARM_TITLES[a]}: {f}" for a, f in results.facts.items() if f]
+    if facts:
+        lines.append("facts: " + "; ".join(facts))
+    if results.startup:
+        s = results.startup
+        lines.append("")
+        lines.append(
+            f"start-up (python -c pass, median of {s['runs']}): no hook "
+            f"{s['wall_ms']['absent']:.1f} ms, hook + unset {s['wall_ms']['unset']:.1f} ms, "
+            f"hook + ASYNCWARDEN=warn {s['wall_ms']['set']:.1f} ms (run-to-run noise "
+            f"+/-{s['noise_ms']:.1f} ms)"
+        )
+        heavy = ", ".join(f"{m} {ms:.1f}" for m, ms in s["heaviest_imports_set"])
+        lines.append(
+            f"  -X importtime, modules added when set: {s['modules_added_set']} "
+            f"({s['added_import_ms']['set']:.1f} ms self time; heaviest: {heavy}); "
+            f"pandas imported: {s['pandas_imported_set']}"
+        )
+    live = results.memory.get("live")
+    if live:
+        lines.append("")
+        parts = ", ".join(
+            f"{kind} {v['added']:.0f} B (task itself {v['unguarded']:.0f} B)"
+            for kind, v in live.items()
+        )
+        lines.append(f"memory per live tracked task, guard's share: {parts}")
+    retained = results.memory.get("retained")
+    if retained:
+        counts = ", ".join(f"after {c} batches {retained[str(c)]} B" for c in plan.batch_counts)
+        lines.append(
+            f"retained after finished batches of {plan.batch_size} tasks: {counts}; "
+            f"registry entries {retained['registry_entries']}, frame links "
+            f"{retained['frame_links']}, live Batch objects {retained['live_batches']}"
+        )
+    for key in ("long_unguarded", "long_guarded"):
+        long = results.memory.get(key)
+        if long:
+            readings = ", ".join(f"{n:,}: {rss / 2**20:.1f} MiB" for n, rss in long["readings"])
+            lines.append(
+                f"RSS over {plan.long_total:,} tasks ({key.split('_')[1]}): {readings}; "
+                f"{long['seconds']:.1f} s; live Batch objects {long['live_batches']}"
+            )
+    lines.append("")
+    lines.append("budgets:")
+    for budget in budgets(results):
+        value = "missing" if budget.value is None else f"{budget.value:,.3f}{budget.unit}"
+        verdict = "PASS" if budget.passed else "FAIL"
+        note = f"  ({budget.note})" if budget.note else ""
+        lines.append(
+            f"  {verdict}  {budget.name}: {value} <= {budget.limit:,}{budget.unit}{note}"
+            f"  [{budget.key}]"
+        )
+    if results.errors:
+        lines.append("")
+        lines.append("errors:")
+        lines.extend(f"  {error}" for error in results.errors)
+    return "\n".join(lines)
+
+
+def environment() -> str:
+    import pandas
+
+    commit = subprocess.run(
+        ["git", "-C", str(HERE.parent), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return (
+        f"Python {platform.python_version()}, pandas {pandas.__version__}, "
+        f"{os.cpu_count()} CPUs, {platform.machine()}, commit {commit or '?'}"
+    )
+
+
+# -- entry points -------------------------------------------------------------------------------
+
+
+def worker_main(argv: list[str]) -> None:
+    arm, spec_text, names = argv
+    spec = json.loads(spec_text)
+    if spec.get("wall"):
+        workloads.clock = time.perf_counter
+    out = workloads.run_worker(
+        arm,
+        names.split(","),
+        spec["tasks"],
+        spec["rounds"],
+        spec["sizes"],
+        spec.get("concat_repeat", 0),
+    )
+    print(json.dumps(out))
+
+
+def memory_worker_main(argv: list[str]) -> None:
+    what, spec_text = argv
+    spec = json.loads(spec_text)
+    if what == "live":
+        out: Any = memory.live_per_task(spec["live_tasks"], spec["live_repeats"])
+    elif what == "retained":
+        out = memory.retained_after_batches(tuple(spec["batch_counts"]), spec["batch_size"])
+    else:
+        out = memory.long_run(spec["total"], spec["per_batch"], spec["guarded"])
+    print(json.dumps(out))
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--worker"]:
+        worker_main(argv[1:])
+        return 0
+    if argv[:1] == ["--memory-worker"]:
+        memory_worker_main(argv[1:])
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, one round")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a budget is missed")
+    parser.add_argument("--json", metavar="PATH", help="also write raw samples as JSON")
+    parser.add_argument("--rounds", type=int, help="paired rounds per worker (guard arms)")
+    parser.add_argument("--processes", type=int, help="worker processes per guard arm")
+    parser.add_argument(
+        "--arms",
+        default=",".join((*GUARD_ARMS, *PEER_ARMS)),
+        help="comma-separated: noise, warn, warn+sdk, otel, otel+sdk, debug",
+    )
+    parser.add_argument(
+        "--skip", default="", help="comma-separated parts to skip: timings, memory, startup"
+    )
+    parser.add_argument(
+        "--budget",
+        action="append",
+        default=[],
+        metavar="KEY=LIMIT",
+        help="use another limit for one budget (its key is shown in brackets after it)",
+    )
+    parser.add_argument(
+        "--wall", action="store_true", help="time with the wall clock instead of CPU time"
+    )
+    parser.add_argument(
+        "--workloads", default="", help="comma-separated subset of the timed workloads"
+    )
+    options = parser.parse_args(argv)
+    plan = QUICK if options.quick else FULL
+    if options.rounds:
+        plan.rounds = options.rounds
+    if options.processes:
+        plan.processes = options.processes
+    plan.wall = options.wall
+    for override in options.budget:
+        key, _, limit = override.partition("=")
+        try:
+            LIMIT_OVERRIDES[key] = float(limit)
+        except ValueError:
+            parser.error(f"--budget wants KEY=NUMBER, got {override!r}")
+    plan.only = tuple(w for w in options.workloads.split(",") if w)
+    arms = [a for a in options.arms.split(",") if a]
+    unknown = [a for a in arms if a not in workloads.ARMS]
+    if unknown:
+        parser.error(f"unknown arm(s) {unknown}; known: {', '.join(workloads.ARMS)}")
+    arms = _available(arms)
+    skip = set(options.skip.split(","))
+    results = Results(plan)
+    started = time.perf_counter()
+    print(f"asyncwarden benchmarks: {environment()}", flush=True)
+    if "timings" not in skip:
+        run_timings(plan, arms, results, progress=True)
+    if "memory" not in skip:
+        run_memory(plan, results, progress=True)
+    if "startup" not in skip:
+        run_startup(plan, results, progress=True)
+    print(render(results, arms))
+    print(f"\n({time.perf_counter() - started:.0f} s)")
+    if options.json:
+        Path(options.json).write_text(
+            json.dumps(
+                {
+                    "plan": plan.__dict__,
+                    "samples": results.samples,
+                    "facts": results.facts,
+                    "memory": results.memory,
+                    "startup": results.startup,
+                    "errors": results.errors,
+                },
+                indent=1,
+            )
+        )
+    failed = [b for b in budgets(results) if not b.passed]
+    if results.errors:
+        return 2
+    return 1 if options.check and failed else 0
+
+
+def _available(arms: list[str]) -> list[str]:
+    """Drop peers that cannot run here, saying so, rather than failing the whole run."""
+    kept = []
+    for arm in arms:
+        try:
+            if arm in ("otel", "otel+sdk"):
+                importlib.import_module("opentelemetry.instrumentation.asyncio")
+            if arm in ("otel+sdk", "warn+sdk"):
+                importlib.import_module("opentelemetry.sdk")
+        except ImportError as error:
+            print(f"  {arm}: not measured ({error})", file=sys.stderr)
+            continue
+        kept.append(arm)
+    return kept
+
+
+if __name__ == "__main__":
+    sys.exit(main())

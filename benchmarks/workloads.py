@@ -1,0 +1,365 @@
+"""The timed workloads and the arms they are compared under, run inside one worker process.
+
+A worker measures one arm against the unguarded program in the same interpreter: each round runs
+the workload once unguarded and once with the arm switched on, alternating which goes first
+(A B, B A, ...), so drift in the machine's speed falls on both sides alike. Every sample starts
+from a collected heap (``gc.collect()``); the collector stays on while timing, because the garbage
+a guard makes is part of what it costs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+# CPU time of this process by default: the machine may be shared (two cores, other builds running),
+# and time spent descheduled is nobody's overhead. ``run.py --wall`` switches to wall-clock time.
+clock: Callable[[], float] = time.process_time
+
+# -- asyncio workloads --------------------------------------------------------------------------
+
+
+async def noop() -> None:
+    """A trivial task: returns at its first step."""
+
+
+async def sleeper() -> None:
+    """A task that yields to the loop once."""
+    await asyncio.sleep(0)
+
+
+async def run_gather(n: int) -> None:
+    await asyncio.gather(*[noop() for _ in range(n)])
+
+
+async def run_wait(n: int) -> None:
+    await asyncio.wait([asyncio.ensure_future(noop()) for _ in range(n)])
+
+
+async def run_as_completed(n: int) -> None:
+    for next_done in asyncio.as_completed([asyncio.ensure_future(noop()) for _ in range(n)]):
+        await next_done
+
+
+async def run_taskgroup(n: int) -> None:
+    async with asyncio.TaskGroup() as group:  # type: ignore[attr-defined]
+        for _ in range(n):
+            group.create_task(noop())
+
+
+async def run_batches(n: int) -> None:
+    # n is the total number of tasks: sqrt(n) batches of sqrt(n) (100 x 100 for 10,000).
+    side = max(1, round(n**0.5))
+    for _ in range(side):
+        await asyncio.gather(*[sleeper() for _ in range(side)])
+
+
+ASYNCIO_WORKLOADS: dict[str, Callable[[int], Awaitable[None]]] = {
+    "gather": run_gather,
+    "wait": run_wait,
+    "as_completed": run_as_completed,
+    "taskgroup": run_taskgroup,
+    "batches": run_batches,
+}
+
+
+def time_asyncio(workload: Callable[[int], Awaitable[None]], n: int, debug: bool) -> float:
+    """Seconds the workload takes inside a fresh event loop (loop set-up and close excluded)."""
+
+    async def main() -> float:
+        start = clock()
+        await workload(n)
+        return clock() - start
+
+    gc.collect()
+    return asyncio.run(main(), debug=debug)
+
+
+# -- pandas workloads ---------------------------------------------------------------------------
+
+
+class Frames:
+    """Frames that came out of tasks, made once per worker with the guard on: they are tracked."""
+
+    def __init__(self, small_counts: tuple[int, ...], merge_rows: int) -> None:
+        import asyncwarden
+
+        self.small: dict[int, list[Any]] = {}
+        self.merge_rows = merge_rows
+        self.left: Any = None
+        self.right: Any = None
+        with asyncwarden.guarded("warn"):
+            for count in small_counts:
+                self.small[count] = asyncio.run(self._small_frames(count))
+            if merge_rows:
+                self.left, self.right = asyncio.run(self._big_frames(merge_rows))
+
+    @staticmethod
+    async def _small_frames(count: int) -> list[Any]:
+        import pandas as pd
+
+        async def load(part: int) -> Any:
+            return pd.DataFrame({"part": [part] * 8, "value": range(8), "label": ["x"] * 8})
+
+        return list(await asyncio.gather(*[load(i) for i in range(count)]))
+
+    @staticmethod
+    async def _big_frames(rows: int) -> list[Any]:
+        import numpy as np
+        import pandas as pd
+
+        async def load(seed: int) -> Any:
+            generator = np.random.default_rng(seed)
+            keys = generator.permutation(rows)
+            return pd.DataFrame({"key": keys, f"v{seed}": generator.random(rows)})
+
+        return list(await asyncio.gather(load(1), load(2)))
+
+
+def time_concat(frames: list[Any], repeat: int) -> float:
+    import pandas as pd
+
+    gc.collect()
+    start = clock()
+    for _ in range(repeat):
+        pd.concat(frames)
+    return (clock() - start) / repeat
+
+
+def time_merge(left: Any, right: Any) -> float:
+    import pandas as pd
+
+    gc.collect()
+    start = clock()
+    pd.merge(left, right, on="key")
+    return clock() - start
+
+
+# -- arms ---------------------------------------------------------------------------------------
+
+
+class Arm:
+    """Something switched on around a workload: the guard, a peer, or nothing (the noise floor)."""
+
+    name = "base"
+    debug = False
+    touches_pandas = True
+
+    def setup(self) -> None:
+        """Once per worker process, before any sample."""
+
+    def enable(self) -> None:
+        """Switch on (before a sample of the arm)."""
+
+    def disable(self) -> None:
+        """Switch off (before a sample of the unguarded program)."""
+
+    def describe(self) -> dict[str, Any]:
+        """Facts a reader needs to trust the sample (e.g. that spans were really exported)."""
+        return {}
+
+
+class NullArm(Arm):
+    """The unguarded program against itself: how far apart two identical arms land."""
+
+    name = "noise"
+
+
+class WarnArm(Arm):
+    name = "warn"
+
+    def enable(self) -> None:
+        import asyncwarden
+
+        asyncwarden.install("warn")
+
+    def disable(self) -> None:
+        import asyncwarden
+
+        asyncwarden.uninstall()
+
+
+class _MemorySdk:
+    """An OpenTelemetry SDK whose spans and metrics go to memory (cleared between samples)."""
+
+    def __init__(self) -> None:
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+        self.exporter = InMemorySpanExporter()
+        self.tracer_provider = TracerProvider()
+        self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.exporter))
+        self.reader = InMemoryMetricReader()
+        self.meter_provider = MeterProvider(metric_readers=[self.reader])
+        self.spans = 0
+
+    def set_global(self) -> None:
+        from opentelemetry import metrics, trace
+
+        trace.set_tracer_provider(self.tracer_provider)
+        metrics.set_meter_provider(self.meter_provider)
+
+    def drain(self) -> None:
+        self.spans += len(self.exporter.get_finished_spans())
+        self.exporter.clear()
+        self.reader.get_metrics_data()  # collect, so cumulative state does not pile up unread
+
+
+class WarnSdkArm(WarnArm):
+    """Warn mode with an application SDK that exports to memory (default asyncwarden settings)."""
+
+    name = "warn+sdk"
+
+    def setup(self) -> None:
+        self.sdk = _MemorySdk()
+        self.sdk.set_global()
+
+    def disable(self) -> None:
+        super().disable()
+        self.sdk.drain()
+
+    def describe(self) -> dict[str, Any]:
+        self.sdk.drain()
+        return {"spans_exported": self.sdk.spans}
+
+
+class OtelArm(Arm):
+    """OpenTelemetry's asyncio instrumentation with no SDK: the API's no-op tracer and meter."""
+
+    name = "otel"
+    touches_pandas = False
+    sdk: _MemorySdk | None = None
+
+    def setup(self) -> None:
+        # Trace every workload coroutine, so the instrumentation does per task what it is for.
+        os.environ["OTEL_PYTHON_ASYNCIO_COROUTINE_NAMES_TO_TRACE"] = "noop,sleeper"
+        from opentelemetry.instrumentation.asyncio import AsyncioInstrumentor
+
+        self.instrumentor = AsyncioInstrumentor()
+
+    def enable(self) -> None:
+        if self.sdk is None:
+            self.instrumentor.instrument()
+        else:
+            self.instrumentor.instrument(
+                tracer_provider=self.sdk.tracer_provider, meter_provider=self.sdk.meter_provider
+            )
+
+    def disable(self) -> None:
+        if self.instrumentor.is_instrumented_by_opentelemetry:
+            self.instrumentor.uninstrument()
+        if self.sdk is not None:
+            self.sdk.drain()
+
+    def describe(self) -> dict[str, Any]:
+        if self.sdk is None:
+            return {}
+        self.sdk.drain()
+        return {"spans_exported": self.sdk.spans}
+
+
+class OtelSdkArm(OtelArm):
+    name = "otel+sdk"
+
+    def setup(self) -> None:
+        super().setup()
+        self.sdk = _MemorySdk()
+
+
+class DebugArm(Arm):
+    """asyncio's own debug mode (``asyncio.run(debug=True)``)."""
+
+    name = "debug"
+    touches_pandas = False
+
+    def setup(self) -> None:
+        import logging
+
+        # Debug mode logs every slow step; the log lines are not what is being compared.
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+
+    def enable(self) -> None:
+        self.debug = True
+
+    def disable(self) -> None:
+        self.debug = False
+
+
+ARMS: dict[str, type[Arm]] = {
+    arm.name: arm for arm in (NullArm, WarnArm, WarnSdkArm, OtelArm, OtelSdkArm, DebugArm)
+}
+
+
+# -- the worker ---------------------------------------------------------------------------------
+
+
+def available_workloads() -> list[str]:
+    names = [name for name in ASYNCIO_WORKLOADS if name != "taskgroup"]
+    if sys.version_info >= (3, 11):
+        names.insert(3, "taskgroup")
+    return names
+
+
+def run_worker(
+    arm_name: str,
+    workloads: list[str],
+    tasks: int,
+    rounds: int,
+    sizes: dict[str, int],
+    concat_repeat: int = 0,
+) -> dict[str, Any]:
+    """Measure every workload unguarded and under one arm, interleaved; return raw samples."""
+    arm = ARMS[arm_name]()
+    arm.setup()
+    frames: Frames | None = None
+    pandas_workloads = [w for w in workloads if w.startswith(("concat", "merge"))]
+    if pandas_workloads and arm.touches_pandas:
+        counts = tuple(sizes[w] for w in pandas_workloads if w.startswith("concat"))
+        merge_rows = sizes.get("merge", 0) if "merge" in pandas_workloads else 0
+        frames = Frames(counts, merge_rows)
+    samples: dict[str, dict[str, list[float]]] = {}
+    for workload in workloads:
+        if workload in pandas_workloads and frames is None:
+            continue
+        sample = _sampler(workload, arm, tasks, frames, sizes, concat_repeat)
+        sample()  # warm-up, unguarded: first-call costs (imports, caches) are nobody's overhead
+        base: list[float] = []
+        armed: list[float] = []
+        for round_number in range(rounds):
+            for armed_now in (False, True) if round_number % 2 == 0 else (True, False):
+                if armed_now:
+                    arm.enable()
+                    armed.append(sample())
+                    arm.disable()
+                else:
+                    base.append(sample())
+        samples[workload] = {"base": base, "arm": armed}
+    return {"arm": arm_name, "samples": samples, "facts": arm.describe(), "pid": os.getpid()}
+
+
+def _sampler(
+    workload: str,
+    arm: Arm,
+    tasks: int,
+    frames: Frames | None,
+    sizes: dict[str, int],
+    concat_repeat: int,
+) -> Callable[[], float]:
+    if workload in ASYNCIO_WORKLOADS:
+        function = ASYNCIO_WORKLOADS[workload]
+        return lambda: time_asyncio(function, tasks, arm.debug)
+    assert frames is not None
+    if workload.startswith("concat"):
+        small = frames.small[sizes[workload]]
+        # Repeat a short concat so one sample lasts long enough for the clock.
+        repeat = concat_repeat or max(1, 2000 // len(small))
+        return lambda: time_concat(small, repeat)
+    return lambda: time_merge(frames.left, frames.right)

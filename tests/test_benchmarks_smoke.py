@@ -1,0 +1,77 @@
+"""The benchmark script runs end to end, as a user runs it (``--quick``: tiny sizes, one round).
+
+Speed is what the benchmarks measure (``python benchmarks/run.py``, docs/performance.md); this
+test asserts nothing about timings, only that every part ran and reported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_quick_run_prints_every_row_arm_and_budget(tmp_path: Path) -> None:
+    raw = tmp_path / "raw.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASYNCWARDEN")}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--json", str(raw)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    table = done.stdout
+    for row in ("gather, 500 tasks", "wait, 500 tasks", "as_completed, 500 tasks"):
+        assert row in table
+    for row in ("batches x", "concat of 10 frames", "concat of 100 frames", "merge, 2 x"):
+        assert row in table
+    for column in ("warn", "warn+SDK", "OTel asyncio", "OTel+SDK", "asyncio debug", "noise"):
+        assert column in table.splitlines()[1]
+    assert "start-up (python -c pass" in table
+    assert "memory per live tracked task" in table
+    budget_lines = [line for line in table.splitlines() if line.startswith(("  PASS", "  FAIL"))]
+    assert any("start-up added, ASYNCWARDEN unset" in line for line in budget_lines)
+    assert any("RSS growth beyond unguarded" in line for line in budget_lines)
+    assert "errors:" not in table
+
+    samples = json.loads(raw.read_text())
+    for arm in ("noise", "warn", "warn+sdk", "otel", "otel+sdk", "debug"):
+        pairs = samples["samples"][arm]["gather"]
+        assert len(pairs["base"]) == len(pairs["arm"]) >= 1
+    # The SDK arms really exported spans to memory: their cost is measured, not skipped.
+    assert samples["facts"]["otel+sdk"]["spans_exported"] > 0
+    assert samples["facts"]["warn+sdk"]["spans_exported"] > 0
+    assert samples["memory"]["retained"]["registry_entries"] == 0
+
+
+def test_check_exits_non_zero_when_a_budget_is_missed(tmp_path: Path) -> None:
+    # Only start-up is measured, against an impossible budget: --check must fail the run.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASYNCWARDEN")}
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "run.py"),
+            "--quick",
+            "--check",
+            "--skip",
+            "timings,memory",
+            "--budget",
+            "startup-set=-1000",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "FAIL  start-up added, ASYNCWARDEN=warn" in done.stdout
