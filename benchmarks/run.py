@@ -427,6 +427,10 @@ def render(results: Results, arms: list[str]) -> str:
             f"({s['added_import_ms']['set']:.1f} ms self time; heaviest: {heavy}); "
             f"pandas imported: {s['pandas_imported_set']}"
         )
+        lines.append(
+            "  with the program importing asyncio anyway (python -c 'import asyncio'): "
+            f"ASYNCWARDEN=warn adds {s['added_wall_ms_with_asyncio']:.1f} ms"
+        )
     live = results.memory.get("live")
     if live:
         lines.append("")

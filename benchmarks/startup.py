@@ -90,6 +90,12 @@ def measure(runs: int, code: str = "pass") -> dict[str, Any]:
             for name in order:
                 walls[name].append(_wall(*arms[name], code))
         imports = {name: [_imports(*arms[name], code) for _ in range(5)] for name in arms}
+        # The same with asyncio imported by the program anyway: what the hook adds to a real
+        # asyncio program, whose own imports already include much of what asyncwarden needs.
+        with_asyncio: dict[str, list[float]] = {"unset": [], "set": []}
+        for number in range(runs):
+            for name in ("unset", "set") if number % 2 == 0 else ("set", "unset"):
+                with_asyncio[name].append(_wall(*arms[name], "import asyncio"))
     medians = {name: statistics.median(values) for name, values in walls.items()}
     import_costs = {name: _added_imports(imports["absent"], imports[name]) for name in arms}
     return {
@@ -104,6 +110,10 @@ def measure(runs: int, code: str = "pass") -> dict[str, Any]:
         "heaviest_imports_set": import_costs["set"]["heaviest"],
         "modules_added_set": import_costs["set"]["modules"],
         "pandas_imported_set": any("pandas" in m for m in imports["set"][0]),
+        "added_wall_ms_with_asyncio": (
+            statistics.median(with_asyncio["set"]) - statistics.median(with_asyncio["unset"])
+        )
+        * 1e3,
     }
 
 
