@@ -6,6 +6,8 @@ before the interpreter starts) or on worker processes run pytest as a subprocess
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 from pathlib import Path
 
@@ -16,24 +18,26 @@ import pytest
 import structlog
 import wrapt
 
-import asyncwarden._asyncio_patch
-import asyncwarden._lifecycle
-import asyncwarden._pandas_patch
+import asyncwarden
 from asyncwarden._compat import PY_3_11_PLUS
 
 pytest_plugins = ["pytester"]
 
 # In-process runs drop the modules they imported when they end. These are imported here, once,
-# so each run finds them loaded: numpy cannot be imported twice in one process, and the others
-# cost more to import than the runs themselves (hypothesis' plugin imports it at every summary).
+# so each run finds them loaded: numpy cannot be imported twice in one process; asyncwarden's
+# modules hold the guard's state, and a second copy of one (say _activation) would disagree with
+# the first about whether the guard is on; the others cost more to import than the runs
+# themselves (hypothesis' plugin imports it at every summary).
 KEPT_LOADED = (
     anyio._backends._asyncio,
     hypothesis,
     pandas,
     structlog,
-    asyncwarden._asyncio_patch,
-    asyncwarden._lifecycle,
-    asyncwarden._pandas_patch,
+    *(
+        importlib.import_module(f"asyncwarden.{module.name}")
+        for module in pkgutil.iter_modules(asyncwarden.__path__)
+        if module.name not in {"__main__", "_startup"}  # these run something when imported
+    ),
 )
 
 # The in-process runs inherit this process's warning filters, and our own configuration turns
