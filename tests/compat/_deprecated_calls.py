@@ -7,6 +7,7 @@ line it is attributed to. Standard library only; run with and without the guard 
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import sys
@@ -63,6 +64,19 @@ def wait_rejected() -> object:
     return asyncio.run(main())
 
 
+def unawaited_wait() -> object:
+    # "RuntimeWarning: coroutine 'wait' was never awaited" names asyncio's coroutine.
+    async def main() -> object:
+        task = asyncio.ensure_future(value(8))
+        waiting, timed = asyncio.wait([task]), asyncio.wait_for(task, 5)
+        names = (waiting.__qualname__, timed.__qualname__)
+        del waiting, timed
+        gc.collect()
+        return names, await task
+
+    return asyncio.run(main())
+
+
 CASES = {
     f.__name__: f
     for f in (
@@ -71,6 +85,7 @@ CASES = {
         no_loop_as_completed,
         wait_coroutines,
         wait_rejected,
+        unawaited_wait,
     )
 }
 
@@ -78,8 +93,9 @@ if __name__ == "__main__":
     if not sys.warnoptions:
         warnings.simplefilter("always")
     warnings.showwarning = _show  # type: ignore[assignment]
+    case = CASES[sys.argv[1]]
     try:
-        result: object = CASES[sys.argv[1]]()
+        result: object = case()
     except BaseException as error:
         result = f"raised {type(error).__name__}: {error}"
     print(json.dumps({"result": repr(result), "warnings": shown}))

@@ -240,6 +240,7 @@ def pandas22_python() -> str:
                 "pip",
                 "install",
                 "--disable-pip-version-check",
+                "--no-compile",
                 "-q",
                 "-e",
                 *requirements,

@@ -26,6 +26,7 @@ CASES = [
     "no_loop_as_completed",
     "wait_coroutines",
     "wait_rejected",
+    "unawaited_wait",
 ]
 
 
