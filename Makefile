@@ -3,8 +3,12 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# CI's share of the other Pythons: tests/compat on the oldest and the newest (all four Pythons'
+# compat tests take longer than CI's budget allows beside the main run; `make test-all-pythons`
+# runs the whole suite on each). Their venvs are built while the main pytest run goes on.
+OTHER_PYTHONS := --compat-only --python 3.10 --python 3.13
 
-.PHONY: demo test lint typecheck clean
+.PHONY: demo test test-all-pythons lint typecheck clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +24,15 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests examples benchmarks
 	$(BIN)/ruff format --check src tests examples benchmarks
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+	mkdir -p out
+	$(BIN)/python scripts/test-all-pythons $(OTHER_PYTHONS) --build-only > out/venvs.log 2>&1 & \
+	  building=$$!; $(BIN)/python -m pytest -n 2 --dist loadgroup -q; status=$$?; \
+	  wait $$building; exit $$status
+	$(BIN)/python scripts/test-all-pythons $(OTHER_PYTHONS)
+
+# The whole suite on every Python 3.10-3.13 found (pyenv or PATH), each in its own .venv-py3XX.
+test-all-pythons: $(STAMP)
+	$(BIN)/python scripts/test-all-pythons
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests examples benchmarks
