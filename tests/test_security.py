@@ -142,7 +142,6 @@ NEVER_AT_START = {
     "pandas",
     "structlog",
     "opentelemetry",
-    "json",
 }
 
 
