@@ -292,14 +292,24 @@ def install() -> None:
     for name, hook in _OPTIONAL_MODULES.items():
         module = sys.modules.get(name)
         if module is not None:
-            hook(module)
+            hook(module, installing=True)
 
 
-def _install_uvloop(module: Any) -> None:
+def _guard_is_on(installing: bool) -> bool:
+    # Called by install() itself, the guard is being switched on; called by wrapt when the module
+    # is imported later, ask. (Asking during install() can read another copy of _activation when
+    # a test runner re-imported the package, and would then skip the patch.)
+    if installing:
+        return True
     from asyncwarden import _activation
+
+    return _activation.is_installed()
+
+
+def _install_uvloop(module: Any, installing: bool = False) -> None:
     from asyncwarden._patching import patch, patch_inherited
 
-    if not _activation.is_installed():
+    if not _guard_is_on(installing):
         return
     try:
         add_internal_package(module.__file__)
@@ -312,12 +322,11 @@ def _install_uvloop(module: Any) -> None:
         internal_error("patching uvloop", error)
 
 
-def _install_runner_backport(module: Any) -> None:
+def _install_runner_backport(module: Any, installing: bool = False) -> None:
     """``backports.asyncio.runner`` (pytest-asyncio's Runner on 3.10): a copy of 3.11's."""
-    from asyncwarden import _activation
     from asyncwarden._patching import patch
 
-    if not _activation.is_installed():
+    if not _guard_is_on(installing):
         return
     try:
         patch((module,), "_cancel_all_tasks", _cancel_all_tasks)
