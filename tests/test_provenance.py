@@ -174,3 +174,20 @@ def test_loops_in_threads_keep_their_own_provenance() -> None:
     assert all(len(ids) == 1 for ids in batch_ids.values())
     assert len(set().union(*batch_ids.values())) == 4
     assert all([p for _, p in pairs] == list(range(50)) for pairs in results.values())
+
+
+@pytest.mark.usefixtures("guard")
+def test_wait_run_as_the_top_of_a_task_is_the_users_batch() -> None:
+    async def value(i: int) -> int:
+        return i
+
+    loop = asyncio.new_event_loop()
+    try:
+        tasks = [loop.create_task(value(i)) for i in range(3)]
+        loop.run_until_complete(asyncio.wait(tasks))  # top-of-task
+    finally:
+        loop.close()
+    record = asyncwarden.provenance(tasks[1])
+    assert record is not None
+    assert (record.batch_kind, record.position) == ("wait", 1)
+    assert record.call_site.lineno == _line_of("# top-of-task")

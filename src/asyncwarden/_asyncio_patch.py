@@ -28,13 +28,30 @@ from asyncwarden._provenance import Batch
 Future = asyncio.Future
 
 
+def _task_stepping_codes() -> frozenset[object]:
+    """Code of asyncio's frames that start a task's coroutine: the user's call, not asyncio's."""
+    from asyncio import events, tasks
+
+    codes: set[object] = {events.Handle._run.__code__}
+    python_task = getattr(tasks, "_PyTask", None)
+    for name, value in vars(python_task or object).items():
+        if "step" in name and hasattr(value, "__code__"):
+            codes.add(value.__code__)
+    return frozenset(codes)
+
+
+_TASK_STEPPING = _task_stepping_codes()
+
+
 def _called_by_asyncio(depth: int = 2) -> bool:
     # Frame 0 is this function, 1 the wrapper; 2 is whoever called the patched API (3 when the
-    # wrapper runs behind _call_between).
+    # wrapper runs behind _call_between). A coroutine that is the top of a task
+    # (run_until_complete(asyncio.wait(...))) is first run by the loop: that is the user's call.
     try:
-        return _is_internal(sys._getframe(depth).f_code.co_filename)
+        code = sys._getframe(depth).f_code
     except ValueError:
         return False
+    return code not in _TASK_STEPPING and _is_internal(code.co_filename)
 
 
 # -- frames asyncio looks past --------------------------------------------------------------
