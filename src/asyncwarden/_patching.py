@@ -20,20 +20,26 @@ _applied: list[tuple[object, str, object]] = []
 
 
 def patch(owners: tuple[object, ...], name: str, wrapper: Wrapper) -> None:
-    """Replace ``owner.name`` on every owner that still holds the same original by one wrapper."""
+    """Wrap ``owner.name`` on every owner with ``wrapper``; one wrapper per distinct object.
+
+    An attribute another library already wrapped (OpenTelemetry's asyncio instrumentation wraps
+    ``asyncio.gather`` but not ``asyncio.tasks.gather``) gets our wrapper stacked on top of theirs,
+    so the user's call still passes through both; uninstall puts theirs back.
+    """
     with _lock:
-        original = getattr(owners[0], name)
-        if isinstance(original, wrapt.FunctionWrapper):
-            return  # already ours (or someone else's wrapt patch we must not stack on twice)
-        wrapped = wrapt.FunctionWrapper(original, wrapper)
+        made: dict[int, object] = {}
         for owner in owners:
             # Look in the owner's own namespace: a class attribute fetched with getattr is bound.
             current = (
                 vars(owner).get(name) if isinstance(owner, type) else getattr(owner, name, None)
             )
-            if current is original:
-                wrapt.apply_patch(owner, name, wrapped)
-                _applied.append((owner, name, original))
+            if current is None or getattr(current, "_self_wrapper", None) is wrapper:
+                continue  # missing here, or already ours
+            wrapped = made.get(id(current))
+            if wrapped is None:
+                wrapped = made[id(current)] = wrapt.FunctionWrapper(current, wrapper)
+            wrapt.apply_patch(owner, name, wrapped)
+            _applied.append((owner, name, current))
 
 
 def patch_method(

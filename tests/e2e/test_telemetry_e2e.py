@@ -508,11 +508,6 @@ def test_opentelemetry_instrument_leaves_the_guard_off_when_asyncwarden_says_off
     assert sc.SPAN_BATCH not in result.stdout
 
 
-@pytest.mark.xfail(
-    reason="opentelemetry-instrumentation-asyncio wraps asyncio.wait/gather first with wrapt; "
-    "_patching.patch then leaves asyncio's attributes alone (it does not stack on a foreign "
-    "wrapper), so the user's calls never reach the guard"
-)
 def test_opentelemetry_instrument_with_the_asyncio_instrumentation_also_installed(
     tmp_path: Path,
 ) -> None:
