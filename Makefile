@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # CI's share of the other Pythons: tests/compat on the oldest and the newest (all four Pythons'
 # compat tests take longer than CI's budget allows beside the main run; `make test-all-pythons`
-# runs the whole suite on each). Their venvs are built while the main pytest run goes on.
+# runs the whole suite on each). Their venvs, and the pandas 2.2 one tests/compat uses, are built
+# while the main pytest run goes on.
 OTHER_PYTHONS := --compat-only --python 3.10 --python 3.13
 
 .PHONY: demo test test-all-pythons lint typecheck clean
@@ -25,7 +26,8 @@ test: $(STAMP)
 	$(BIN)/ruff format --check src tests examples benchmarks
 	$(BIN)/mypy
 	mkdir -p out
-	$(BIN)/python scripts/test-all-pythons $(OTHER_PYTHONS) --build-only > out/venvs.log 2>&1 & \
+	{ $(BIN)/python scripts/test-all-pythons $(OTHER_PYTHONS) --build-only & \
+	  $(BIN)/python tests/compat/_pandas22_venv.py & wait; } > out/venvs.log 2>&1 & \
 	  building=$$!; $(BIN)/python -m pytest -n 2 --dist loadgroup -q; status=$$?; \
 	  wait $$building; exit $$status
 	$(BIN)/python scripts/test-all-pythons $(OTHER_PYTHONS)

@@ -11,30 +11,22 @@ a venv of its own that a session fixture builds once and keeps (``.venv-pandas22
 from __future__ import annotations
 
 import collections
-import contextlib
-import fcntl
-import hashlib
 import json
 import os
-import re
-import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from . import _pandas22_venv
+
 pytestmark = pytest.mark.compat
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-PANDAS22_VENV = ROOT / ".venv-pandas22"
-PANDAS22 = "pandas==2.2.*"
-# pandas 2.2 predates python-dateutil 4: its time zone code fails 4 reshape tests with it.
-PANDAS22_PINS = ("python-dateutil<3",)
 SUITES = ("tests/reshape/concat", "tests/reshape/merge")
 RUN_TIMEOUT = 900.0
 # The plugins the child pytest must not load: pytest-asyncio trips over pandas' conftest, ours
@@ -179,79 +171,10 @@ def test_pandas_reshape_suite_has_the_same_outcome_with_the_guard_on(tmp_path: P
 # -- pandas 2.2 in a venv of its own -------------------------------------------------------------
 
 
-def _base_python() -> str:
-    """Python 3.11 from pyenv or PATH (pandas 2.2 has wheels for it), else this interpreter's."""
-    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
-    releases = sorted(
-        (int(match.group(1)), folder / "bin" / "python")
-        for folder in pyenv.glob("3.11.*")
-        if (match := re.fullmatch(r"3\.11\.(\d+)", folder.name))
-        and (folder / "bin" / "python").exists()
-    )
-    if releases:
-        return str(releases[-1][1])
-    return shutil.which("python3.11") or getattr(sys, "_base_executable", sys.executable)
-
-
-def _requirement(name: str) -> str:
-    """The dev extra's requirement string for ``name``, so the versions live in one place."""
-    match = re.search(
-        rf'"({re.escape(name)}\s*[<>=!~][^";]*)', (ROOT / "pyproject.toml").read_text()
-    )
-    return match.group(1) if match else name
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """One builder at a time (pytest-xdist workers, a second pytest, test-all-pythons)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 @pytest.fixture(scope="session")
 def pandas22_python() -> str:
-    """The interpreter of .venv-pandas22, built on first use and rebuilt when pyproject changes."""
-    base = _base_python()
-    requirements = [
-        f"{ROOT}",
-        PANDAS22,
-        *PANDAS22_PINS,
-        _requirement("pytest"),
-        _requirement("hypothesis"),
-    ]
-    key = hashlib.sha256(
-        "\n".join([(ROOT / "pyproject.toml").read_text(), base, *requirements]).encode()
-    ).hexdigest()
-    python = PANDAS22_VENV / "bin" / "python"
-    stamp = PANDAS22_VENV / ".asyncwarden-stamp"
-    with _locked(ROOT / "out" / ".venv-pandas22.lock"):
-        if python.exists() and stamp.exists() and stamp.read_text().strip() == key:
-            return str(python)
-        subprocess.run([base, "-m", "venv", "--clear", str(PANDAS22_VENV)], check=True, timeout=300)
-        installed = subprocess.run(
-            [
-                str(python),
-                "-m",
-                "pip",
-                "install",
-                "--disable-pip-version-check",
-                "--no-compile",
-                "-q",
-                "-e",
-                *requirements,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-        assert installed.returncode == 0, installed.stdout[-3000:] + installed.stderr[-3000:]
-        stamp.write_text(key + "\n")
-    return str(python)
+    """The interpreter of .venv-pandas22, built on first use (or ahead by make test)."""
+    return _pandas22_venv.build()
 
 
 def test_pandas_2_2_reshape_suite_has_the_same_outcome_with_the_guard_on(
