@@ -62,8 +62,9 @@ def build() -> str:
         if python.exists() and stamp.exists() and stamp.read_text().strip() == key:
             return str(python)
         subprocess.run([base, "-m", "venv", "--clear", str(VENV)], check=True, timeout=300)
-        # No bytecode for every file up front (--no-compile): the tests import a fraction of them.
-        pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--no-compile"]
+        # Bytecode compiled here, once (make test builds this beside the main run): with
+        # PYTHONDONTWRITEBYTECODE set, every test process would compile pandas again otherwise.
+        pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check"]
         installed = subprocess.run(
             [*pip, "-q", "-e", *requirements],
             capture_output=True,
