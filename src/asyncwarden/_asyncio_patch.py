@@ -511,7 +511,9 @@ def _member_completed(
             elif (error := getattr(future, "_exception", None)) is not None:
                 batch.outcomes[position] = (_provenance.FAILED, type(error).__name__)
             else:
-                _lineage.link_task_result(getattr(future, "_result", None), batch, position)
+                result = getattr(future, "_result", None)
+                if type(result) in _lineage.FRAME_TYPES:  # checked here: this runs per member
+                    _lineage.link_task_result(result, batch, position)
             if len(batch.completion_order) == batch.size:
                 batch.finished = time.time()
                 if _observers.on_batch_finished:
