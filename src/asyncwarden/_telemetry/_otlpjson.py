@@ -180,12 +180,18 @@ def _number(point: Any) -> JSON:
     return encoded
 
 
-def _histogram_point(point: Any) -> JSON:
+def _distribution_header(point: Any) -> JSON:
+    """The fields every histogram point shares: attributes, times, count and sum."""
     encoded = _with_attributes({}, point.attributes)
     encoded["startTimeUnixNano"] = _nanos(point.start_time_unix_nano)
     encoded["timeUnixNano"] = _nanos(point.time_unix_nano)
     encoded["count"] = str(point.count)
     encoded["sum"] = _double(float(point.sum))
+    return encoded
+
+
+def _histogram_point(point: Any) -> JSON:
+    encoded = _distribution_header(point)
     encoded["bucketCounts"] = [str(count) for count in point.bucket_counts]
     encoded["explicitBounds"] = [_double(float(bound)) for bound in point.explicit_bounds]
     if point.count:
@@ -195,11 +201,7 @@ def _histogram_point(point: Any) -> JSON:
 
 
 def _exponential_point(point: Any) -> JSON:
-    encoded = _with_attributes({}, point.attributes)
-    encoded["startTimeUnixNano"] = _nanos(point.start_time_unix_nano)
-    encoded["timeUnixNano"] = _nanos(point.time_unix_nano)
-    encoded["count"] = str(point.count)
-    encoded["sum"] = _double(float(point.sum))
+    encoded = _distribution_header(point)
     encoded["scale"] = point.scale
     encoded["zeroCount"] = str(point.zero_count)
     for key, buckets in (("positive", point.positive), ("negative", point.negative)):
