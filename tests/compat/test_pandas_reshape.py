@@ -21,8 +21,6 @@ from typing import Any
 
 import pytest
 
-from . import _pandas22_venv
-
 pytestmark = pytest.mark.compat
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -169,12 +167,6 @@ def test_pandas_reshape_suite_has_the_same_outcome_with_the_guard_on(tmp_path: P
 
 
 # -- pandas 2.2 in a venv of its own -------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def pandas22_python() -> str:
-    """The interpreter of .venv-pandas22, built on first use (or ahead by make test)."""
-    return _pandas22_venv.build()
 
 
 def test_pandas_2_2_reshape_suite_has_the_same_outcome_with_the_guard_on(
