@@ -89,6 +89,22 @@ def install_from_settings(settings: Settings) -> None:
         install(settings.mode)
 
 
+def finish_start_up() -> None:
+    """Switch on the guard the start-up hook read from the environment and left waiting.
+
+    The hook (``_startup``) waits for the program's first import of asyncio or pandas; this runs
+    then, or earlier when anything imports this module, so ``install()``, ``is_installed()`` and
+    the rest see the guard the environment asked for.
+    """
+    if "asyncwarden._startup" not in sys.modules:
+        return  # no start-up hook ran in this process
+    from asyncwarden import _startup
+
+    values = _startup.take_pending()
+    if values is not None:
+        install_from_settings(Settings.from_values(values))
+
+
 def uninstall() -> None:
     """Switch the guard off and put back the exact original objects. Idempotent."""
     global _installed, _generation
@@ -123,3 +139,8 @@ def guarded(mode: str | Mode = "warn", **options: object) -> Iterator[None]:
         else:
             uninstall()
             _state.settings = settings
+
+
+# Whoever imports this module first (the start-up hook at asyncio's or pandas' import, install(),
+# is_installed(), the CLI, the pytest plugin) finds the guard the environment asked for.
+finish_start_up()
