@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 import threading
-import traceback
 
 _reported: set[str] = set()
 _lock = threading.Lock()
@@ -18,6 +17,8 @@ def internal_error(where: str, error: BaseException) -> None:
             if where in _reported:
                 return
             _reported.add(where)
+        import traceback  # only on an error: it costs every guarded start 2 ms
+
         last = traceback.extract_tb(error.__traceback__)[-1:] if error.__traceback__ else []
         origin = f" at {last[0].filename}:{last[0].lineno}" if last else ""
         sys.stderr.write(

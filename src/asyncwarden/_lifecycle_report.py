@@ -15,15 +15,18 @@ import threading
 import time
 import weakref
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from asyncwarden import _compat, _report, _state
+from asyncwarden import _compat, _state
 from asyncwarden._callsite import UNKNOWN, CallSite
 from asyncwarden._config import Mode
-from asyncwarden._findings import Finding
-from asyncwarden._provenance import Batch
-from asyncwarden._rules import RULES
-from asyncwarden._task_state import TaskView
+
+# Findings, rules and their delivery load with the first lifecycle finding, not with the asyncio
+# hook (their dataclasses cost start-up time in every guarded program).
+if TYPE_CHECKING:
+    from asyncwarden._findings import Finding
+    from asyncwarden._provenance import Batch
+    from asyncwarden._task_state import TaskView
 
 # A finding lists this many tasks in full; the rest are counted.
 LISTED_TASKS = 10
@@ -43,6 +46,9 @@ def build(
     **details: object,
 ) -> Finding:
     """One finding about ``views``; the warning points at the first task's origin."""
+    from asyncwarden._findings import Finding
+    from asyncwarden._rules import RULES
+
     rule = RULES[code]
     now = time.time()
     lines: list[str] = []
@@ -82,6 +88,8 @@ def deliver(finding: Finding, loop: Any) -> None:
     """Report now; hold what ``report`` raises until ``loop`` has shut down."""
     if _state.mode() is Mode.OFF:
         return
+    from asyncwarden import _report
+
     try:
         _report.report(finding)
     except Exception as error:  # FindingError (strict), or a warning turned into an error

@@ -11,14 +11,18 @@ import contextvars
 import threading
 import warnings
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from asyncwarden import _state
 from asyncwarden._failopen import internal_error
-from asyncwarden._findings import Finding
-from asyncwarden._rules import RULES
 from asyncwarden.exceptions import FindingError, text_of
 
-Sink = Callable[[Finding], None]
+# The rule catalog and Finding load with the first finding or allow(), not with the asyncio hook
+# (their dataclasses cost start-up time in every guarded program).
+if TYPE_CHECKING:
+    from asyncwarden._findings import Finding
+
+Sink = Callable[["Finding"], None]
 
 sinks: list[Sink] = []
 
@@ -35,6 +39,8 @@ def allow(*codes: str) -> Iterator[None]:
 
     For code that combines partial results on purpose: ``with asyncwarden.allow("AW201"): ...``.
     """
+    from asyncwarden._rules import RULES
+
     unknown = [code for code in codes if code not in RULES]
     if unknown:
         raise ValueError(f"unknown rule code(s) {unknown}; known: {', '.join(RULES)}")
@@ -89,6 +95,8 @@ def report(finding: Finding) -> None:
             raised: FindingError | None = FindingError(finding)
         elif _first_time(finding):
             raised = None
+            from asyncwarden._rules import RULES
+
             category = RULES[finding.code].category
             text = text_of(finding)  # a finding that cannot be rendered still reaches the user
             site = finding.site

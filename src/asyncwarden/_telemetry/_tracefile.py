@@ -16,7 +16,6 @@ import contextlib
 import os
 import sys
 import threading
-import uuid
 from typing import Any
 
 SDK_HINT = "pip install 'asyncwarden[otel]'"
@@ -99,6 +98,8 @@ class TraceFile:
         return self._shared_resource
 
     def _new_resource(self) -> Any:
+        import uuid  # here, not at the top: uuid imports platform, 3 ms of every guarded start
+
         from opentelemetry.sdk.resources import Resource
 
         resource = Resource.create(
