@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from itertools import repeat
 from typing import Any, TypeVar
 
-from asyncwarden import _compat, _lineage, _observers, _provenance, _state
+from asyncwarden import _compat, _frames, _observers, _provenance, _state
 from asyncwarden._callsite import _is_internal, capture
 from asyncwarden._failopen import internal_error
 from asyncwarden._patching import patch, patch_method
@@ -134,7 +134,7 @@ def _finish(batch: Batch, futures: Iterable[tuple[int, Future[Any]]]) -> None:
     """Record what became of the members and link the frames they returned."""
     batch.finished = time.time()
     outcomes = batch.outcomes
-    link = _lineage.link_task_result
+    link = _frames.link_task_result
     for position, future in futures:
         if future.cancelled():
             outcomes[position] = (_provenance.CANCELLED, "")
@@ -171,11 +171,11 @@ def _settle(
         _finish(batch, ((position_of(f), f) for f in futures))
         return
     batch.finished = time.time()
-    if _lineage.FRAME_TYPES:
+    if _frames.FRAME_TYPES:
         results = list(map(_result_of, futures))
-        if not _lineage.FRAME_TYPES.isdisjoint(map(type, results)):
+        if not _frames.FRAME_TYPES.isdisjoint(map(type, results)):
             for future, result in zip(futures, results, strict=True):
-                _lineage.link_task_result(result, batch, position_of(future))
+                _frames.link_task_result(result, batch, position_of(future))
 
 
 # -- gather ---------------------------------------------------------------------------------
@@ -210,9 +210,9 @@ def _gather_succeeded(batch: Batch, outer: Future[Any]) -> bool:
     if any(issubclass(kind, BaseException) for kind in kinds):
         return False
     batch.finished = time.time()
-    if not _lineage.FRAME_TYPES.isdisjoint(kinds):
+    if not _frames.FRAME_TYPES.isdisjoint(kinds):
         for position, result in enumerate(results):
-            _lineage.link_task_result(result, batch, position)
+            _frames.link_task_result(result, batch, position)
     return True
 
 
@@ -512,8 +512,8 @@ def _member_completed(
                 batch.outcomes[position] = (_provenance.FAILED, type(error).__name__)
             else:
                 result = getattr(future, "_result", None)
-                if type(result) in _lineage.FRAME_TYPES:  # checked here: this runs per member
-                    _lineage.link_task_result(result, batch, position)
+                if type(result) in _frames.FRAME_TYPES:  # checked here: this runs per member
+                    _frames.link_task_result(result, batch, position)
             if len(batch.completion_order) == batch.size:
                 batch.finished = time.time()
                 if _observers.on_batch_finished:

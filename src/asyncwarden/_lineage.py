@@ -11,11 +11,13 @@ import threading
 import weakref
 from typing import Any
 
+from asyncwarden import _frames
 from asyncwarden._callsite import CallSite
 from asyncwarden._provenance import Batch
 
-# Filled when pandas is imported (``_pandas_patch``); empty means no frame can exist yet.
-FRAME_TYPES: set[type] = set()
+# Filled when pandas is imported (``_pandas_patch``); empty means no frame can exist yet. The set
+# lives in ``_frames`` so the asyncio patch reads it without importing this module.
+FRAME_TYPES: set[type] = _frames.FRAME_TYPES
 
 _MAX_LINKS = 200_000  # a bound, so a program that makes frames forever cannot grow this forever
 
