@@ -22,10 +22,12 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asyncwarden import _semconv as sc
-from asyncwarden._telemetry._tracefile import TraceFile
+
+if TYPE_CHECKING:  # loaded only when ASYNCWARDEN_TRACE_FILE is set (_telemetry opens it)
+    from asyncwarden._telemetry._tracefile import TraceFile
 
 explicit_tracer_provider: Any = None
 explicit_meter_provider: Any = None
