@@ -171,7 +171,7 @@ FAULTS: list[Fault] = [
         "registry.register*",
         lambda mp: [
             mp.setattr(_provenance.registry, name, boom)
-            for name in ("register", "register_all", "register_one")
+            for name in ("register", "register_all", "register_one", "writer")
             if hasattr(_provenance.registry, name)
         ],
         asyncio_main,
@@ -220,8 +220,10 @@ FAULTS: list[Fault] = [
         "_lineage.get",
         _raise(_lineage, "get"),
         pandas_main,
-        {"pandas.concat", "pandas merge", "pandas join"},
+        {"pandas merge", "pandas join"},
     ),
+    # concat looks its inputs up all at once; a concat that failed open links nothing.
+    ("_lineage.get_many", _raise(_lineage, "get_many"), pandas_main, {"pandas.concat"}),
     # A concat that failed open links nothing, so the join of its result is not looked at.
     (
         "capture (pandas)",
@@ -369,6 +371,7 @@ if "link_task_result" in faults:
 if "lineage_get" in faults:
     from asyncwarden import _lineage
     _lineage.get = boom
+    _lineage.get_many = boom
 if "check_combination" in faults:
     from asyncwarden import _rules
     _rules.check_combination = boom

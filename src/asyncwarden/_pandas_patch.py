@@ -7,7 +7,6 @@ Applied when the program imports pandas. Per call the guard looks up each input 
 from __future__ import annotations
 
 import contextvars
-import dataclasses
 import itertools
 import operator
 import os
@@ -31,31 +30,31 @@ Wrapper = Callable[[Wrapped, Any, tuple[Any, ...], dict[str, Any]], Any]
 
 _index_of = operator.attrgetter("index")
 _range_of = operator.attrgetter("_range")
+_sources_of = operator.attrgetter("sources")
+
+# pandas.RangeIndex, set by ``install`` (this module is only used once pandas is imported).
+_range_index: type = range  # a placeholder no index is an instance of
 
 
-def _range_collisions(frames: list[Any]) -> tuple[str, ...]:
-    """Whether the concatenated index repeats labels: decided from RangeIndex bounds alone."""
-    import pandas as pd
+def _index_ranges(frames: list[Any]) -> tuple[range, ...]:
+    """The inputs' RangeIndex bounds: what AW102 needs if the result is joined on its index.
 
-    # In C where it can be: 1,000 frames per concat make every per-frame step count. The
-    # frames are linked ones, so DataFrames or Series.
-    indexes = [i for i in map(_index_of, frames) if type(i) is pd.RangeIndex]
+    Only read here, in C-level passes (1,000 frames per concat make every per-frame Python step
+    count); whether the labels repeat is worked out by the rule, on the rare join that asks.
+    The frames are linked ones, so DataFrames or Series.
+    """
+    indexes = list(map(_index_of, frames))
+    kinds = list(map(type, indexes))
+    if kinds.count(_range_index) != len(kinds):
+        indexes = [i for i, kind in zip(indexes, kinds, strict=True) if kind is _range_index]
     try:
         # RangeIndex keeps a plain range: 10x cheaper to read than len/start/stop/step.
-        bounds = list(map(_range_of, indexes))
+        bounds = tuple(map(_range_of, indexes))
     except AttributeError:
-        bounds = []
-    if len(bounds) != len(indexes) or not set(map(type, bounds)) <= {range}:
-        bounds = [range(i.start, i.stop, i.step) for i in indexes]  # no plain range kept
-    spans = [(b.start, b.stop) for b in bounds if b and b.step == 1]
-    spans.sort()
-    for (_, stop_a), (start_b, _) in itertools.pairwise(spans):
-        if start_b < stop_a:
-            return (
-                f"index labels {start_b}..{min(stop_a, spans[-1][1]) - 1} repeat across "
-                f"partitions (concat without ignore_index=True keeps each partition's 0..n-1)",
-            )
-    return ()
+        bounds = ()
+    if len(bounds) != len(indexes) or (bounds and type(bounds[0]) is not range):
+        bounds = tuple(range(i.start, i.stop, i.step) for i in indexes)  # no plain range kept
+    return bounds
 
 
 def _concat_link(
@@ -65,8 +64,7 @@ def _concat_link(
     site: Any,
     groups: dict[Any, list[int]] | None = None,
 ) -> Link:
-    present = [record for record in links if record is not None]
-    sources = list(itertools.chain.from_iterable(record.sources for record in present))
+    sources = tuple(itertools.chain.from_iterable(map(_sources_of, filter(None, links))))
     duplicated: list[Source] = []
     # Per batch, a position listed twice is a partition concatenated twice; with the groups at
     # hand the common case (none) costs one set per batch, not a tuple per source.
@@ -77,16 +75,14 @@ def _concat_link(
             if key in seen:
                 duplicated.append(source)
             seen.add(key)
-    collisions: tuple[str, ...] = ()
+    ranges: tuple[range, ...] = ()
     if (
         not kwargs.get("ignore_index")
         and kwargs.get("keys") is None
         and kwargs.get("axis", 0) in (0, "index")
     ):
-        collisions = _range_collisions(
-            [o for o, r in zip(objs, links, strict=True) if r is not None]
-        )
-    return Link(tuple(sources), "concat", site, collisions, tuple(duplicated))
+        ranges = _index_ranges(list(itertools.compress(objs, links)))
+    return Link(sources, "concat", site, ranges, tuple(duplicated))
 
 
 class _Replay:
@@ -146,7 +142,7 @@ def _concat(
                 args = (passed, *args[1:])
             else:
                 kwargs = {**kwargs, "objs": passed}
-        links = list(map(_lineage.get, values))
+        links = _lineage.get_many(values)
         if any(links):
             site = _callsite.capture(2)
             combination = _rules.Combination("concat", site, links, keyed=keyed)
@@ -168,8 +164,8 @@ def _concat(
         try:
             _lineage.link(result, record)
             if _observers.on_combined:
-                rows_in = tuple(len(o) for o in values)
-                done = dataclasses.replace(combination, rows=rows_in, rows_out=len(result))
+                # Row counts from len() (the index's length), never from the data.
+                done = combination.with_rows(tuple(map(len, values)), len(result))
                 _observers.combined(done, start, time.time(), findings, result)
         except Exception as error:
             internal_error("pandas.concat result", error)
@@ -226,7 +222,7 @@ def _combine(operation: str) -> Callable[[Wrapped, Any, tuple[Any, ...], dict[st
         findings: list[Any] = []
         if combination is not None:
             try:
-                combination = dataclasses.replace(combination, rows_out=len(result))
+                combination = combination.with_rows(combination.rows, len(result))
                 findings = _rules.check_combination(combination)
                 sources = tuple(s for r in links if r is not None for s in r.sources)
                 _lineage.link(result, Link(sources, operation, combination.site))
@@ -258,6 +254,8 @@ def install(pandas: Any) -> None:
     """Patch pandas' public entry points; called by the post-import hook."""
     from pandas.core.frame import DataFrame
 
+    global _range_index
+    _range_index = pandas.RangeIndex
     pandas_dir = os.path.dirname(os.path.abspath(pandas.__file__))
     _callsite.add_internal_package(pandas.__file__)
     _lineage.FRAME_TYPES.update({pandas.DataFrame, pandas.Series})
