@@ -22,13 +22,16 @@ import atexit
 import sys
 import threading
 import weakref
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asyncwarden import _abandoned, _compat
 from asyncwarden import _lifecycle_report as delivery
 from asyncwarden import _task_state as state
 from asyncwarden._callsite import add_internal_package, capture
 from asyncwarden._failopen import internal_error
+
+if TYPE_CHECKING:
+    from asyncwarden._task_view import TaskView
 
 DESTROYED_PENDING = "Task was destroyed but it is pending!"
 
@@ -100,7 +103,7 @@ def check_pending(loop: Any, when: str, role: str) -> None:
         delivery.deliver(delivery.build(code, views, title, when=role, where=site), loop)
 
 
-def _listing_order(view: state.TaskView) -> tuple[bool, int, int, str]:
+def _listing_order(view: TaskView) -> tuple[bool, int, int, str]:
     # Tasks from batches first, in batch and input order; then by name. The warning points at
     # the first one, so the same program always warns at the same line.
     batch = view.returned_by or view.batch

@@ -26,7 +26,7 @@ from asyncwarden._config import Mode
 if TYPE_CHECKING:
     from asyncwarden._findings import Finding
     from asyncwarden._provenance import Batch
-    from asyncwarden._task_state import TaskView
+    from asyncwarden._task_view import TaskView
 
 # A finding lists this many tasks in full; the rest are counted.
 LISTED_TASKS = 10
