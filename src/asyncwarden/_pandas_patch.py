@@ -105,6 +105,8 @@ def _concat_inputs(objs: Any) -> tuple[Any, list[Any]]:
     last kind, a generator or reader that can be read once, is read here and handed on as the
     list pandas would have made of it.
     """
+    if type(objs) is list:  # the common case, before the slower ABC checks; only read
+        return objs, objs
     if isinstance(objs, Mapping):
         return objs, list(objs.values())
     if isinstance(objs, (list, tuple)):
@@ -135,7 +137,9 @@ def _concat(
     combination = None
     try:
         objs = args[0] if args else kwargs.get("objs")
-        keyed = isinstance(objs, Mapping) or kwargs.get("keys") is not None
+        keyed = kwargs.get("keys") is not None or (
+            type(objs) is not list and isinstance(objs, Mapping)
+        )
         passed, values = _concat_inputs(objs)
         if passed is not objs:
             if args:

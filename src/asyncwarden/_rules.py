@@ -6,7 +6,6 @@ Adding a rule touches this file (and, for a new warning category, ``exceptions.p
 from __future__ import annotations
 
 import dataclasses
-import functools
 import itertools
 import operator
 from collections.abc import Callable, Sequence
@@ -27,7 +26,7 @@ from asyncwarden._provenance import (
 )
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Combination:
     """One concat/merge/join call, as the rules see it: the inputs' lineage, never their data."""
 
@@ -40,20 +39,27 @@ class Combination:
     """merge/join: whether each side is joined on its index."""
     rows: tuple[int, ...] = ()
     rows_out: int | None = None
+    groups: dict[Batch, list[int]] = dataclasses.field(
+        default_factory=dict, compare=False, repr=False
+    )
+    """``grouped(inputs)``, computed once for every rule and observer that reads it."""
 
-    @functools.cached_property
-    def groups(self) -> dict[Batch, list[int]]:
-        """``grouped(inputs)``, computed once for every rule that reads it."""
-        return grouped(self.inputs)
+    def __post_init__(self) -> None:
+        if not self.groups:
+            object.__setattr__(self, "groups", grouped(self.inputs))
 
     def with_rows(self, rows: tuple[int, ...], rows_out: int | None) -> Combination:
         """This combination with the row counts known after the call; the groups are kept."""
-        done = Combination(
-            self.operation, self.site, self.inputs, self.keyed, self.index_used, rows, rows_out
+        return Combination(
+            self.operation,
+            self.site,
+            self.inputs,
+            self.keyed,
+            self.index_used,
+            rows,
+            rows_out,
+            self.groups,
         )
-        if "groups" in self.__dict__:  # where cached_property keeps its value
-            done.__dict__["groups"] = self.__dict__["groups"]
-        return done
 
 
 @dataclasses.dataclass(frozen=True)
@@ -352,12 +358,16 @@ RULES: dict[str, Rule] = {
 }
 
 
+_CHECKS = tuple(rule.check for rule in RULES.values() if rule.check is not None)
+
+
 def check_combination(combination: Combination) -> list[Finding]:
     """Run every combination rule; return the findings in catalog order."""
     findings: list[Finding] = []
-    for rule in RULES.values():
-        if rule.check is not None:
-            findings.extend(rule.check(combination))
+    for check in _CHECKS:
+        found = check(combination)
+        if found:
+            findings.extend(found)
     return findings
 
 
