@@ -36,6 +36,9 @@ _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARN
 
 Route = Callable[[str, str, dict[str, Any]], None]
 
+# Loggers live as long as logging's manager: looked up once (getLogger takes logging's lock).
+_logger = logging.getLogger(LOGGER_NAME)
+
 _private_json: Any = None
 _app_logger: Any = None
 _logfmt: Any = None
@@ -100,8 +103,12 @@ def _to_stdlib(level: str, event: str, fields: dict[str, Any]) -> None:
     logger.log(number, text, extra={"asyncwarden": {"event": event, **fields}})
 
 
-def route() -> Route | None:
-    """Where events go now (see the module docstring), or None when they go nowhere."""
+def route(level: str = "debug") -> Route | None:
+    """Where events of ``level`` go now (see the module docstring), or None when nowhere.
+
+    Asked before an event's fields are built: a stdlib logger that drops ``level`` costs the
+    caller nothing more (once per batch and per concat/merge/join).
+    """
     mode = _state.settings.log
     if mode is LogFormat.OFF:
         return None
@@ -109,8 +116,8 @@ def route() -> Route | None:
     is_configured = getattr(sys.modules.get("structlog"), "is_configured", None)
     if is_configured is not None and is_configured():
         return _to_app_structlog
-    if logging.getLogger(LOGGER_NAME).hasHandlers():
-        return _to_stdlib
+    if _logger.hasHandlers():
+        return _to_stdlib if _logger.isEnabledFor(_LEVELS[level]) else None
     if mode is LogFormat.JSON:
         return _to_private_json
     return None
@@ -118,7 +125,7 @@ def route() -> Route | None:
 
 def emit(level: str, event: str, fields: dict[str, Any]) -> None:
     """Log one event at ``level`` ("debug", "info" or "warning") on the current route."""
-    target = route()
+    target = route(level)
     if target is not None:
         target(level, event, fields)
 
@@ -145,7 +152,7 @@ span_ids_of: Callable[[Finding], tuple[str, str] | None] | None = None
 
 def sink(finding: Finding) -> None:
     """The finding sink: one ``asyncwarden.finding`` event per reported finding."""
-    target = route()
+    target = route("warning")
     if target is None:
         return
     fields = finding_fields(finding)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import collections
 import functools
+import itertools
+import operator
 import sys
 import threading
 import time
@@ -34,13 +36,14 @@ _RETURN_WHEN = frozenset({"ALL_COMPLETED", "FIRST_COMPLETED", "FIRST_EXCEPTION"}
 class Observed:
     """What telemetry keeps on ``Batch.observed`` between the batch's start and its end."""
 
-    __slots__ = ("ends", "parent", "span_context", "tracing")
+    __slots__ = ("ends", "link", "parent", "span_context", "tracing")
 
     def __init__(self) -> None:
         self.tracing = False  # whether spans had somewhere to go when the batch started
         self.parent: Any = None  # the OpenTelemetry context current then (None: no span was)
         self.ends: dict[int, int] | None = None  # position -> end time (ns), task spans only
         self.span_context: Any = None
+        self.link: Any = None  # the span link to the batch's span, for concat/merge/join spans
 
 
 def _ns(seconds: float) -> int:
@@ -322,68 +325,89 @@ def _task_spans(
 # -- concat, merge, join ----------------------------------------------------------------------
 
 
+_source_of = operator.attrgetter("sources")
+_batch_id_of = operator.attrgetter("batch.id")
+_position_of = operator.attrgetter("position")
+_label = "{}:{}".format
+
+
+def _source_labels(inputs: Iterable[Any]) -> list[str]:
+    """``"batch_id:position"`` of each task result, in input order, at most CAP (C-level passes)."""
+    sources = list(
+        itertools.islice(itertools.chain.from_iterable(map(_source_of, filter(None, inputs))), CAP)
+    )
+    return list(map(_label, map(_batch_id_of, sources), map(_position_of, sources)))
+
+
+def _batch_link(batch: Batch) -> Any:
+    """The span link to a batch's span, made once per batch (None: the batch has no span)."""
+    observed = batch.observed
+    if not isinstance(observed, Observed) or observed.span_context is None:
+        return None
+    if observed.link is None:
+        from opentelemetry.trace import Link
+
+        observed.link = Link(observed.span_context, {sc.BATCH_ID: batch.id})
+    return observed.link
+
+
 def combined(
     combination: Combination, start: float, end: float, findings: list[Finding], result: Any
 ) -> None:
-    reportable = [f for f in findings if not _report.is_allowed(f.code)]
-    batches: dict[int, Batch] = {}
-    sources: list[str] = []
-    for record in combination.inputs:
-        if record is None:
-            continue
-        for source in record.sources:
-            batches.setdefault(source.batch.id, source.batch)
-            if len(sources) < CAP:
-                sources.append(f"{source.batch.id}:{source.position}")
-    rows_in = [int(rows) for rows in combination.rows]
-    rows_out = combination.rows_out
-    ids = None
     tracer = _backend.tracer()
+    target = _log.route("debug")
+    if tracer is None and target is None:
+        return
+    reportable = [f for f in findings if not _report.is_allowed(f.code)] if findings else []
+    batches = list(combination.groups)  # in order of first appearance
+    batch_ids = [batch.id for batch in batches[:CAP]]
+    sources = _source_labels(combination.inputs)
+    rows_in = list(combination.rows[:CAP])
+    rows_out = combination.rows_out
+    site = combination.site
+    ids = None
     if tracer is not None:
-        from opentelemetry.trace import Link
-
+        # One dict, made once, handed to the SDK as is (it validates and copies it anyway).
         attributes: dict[str, Any] = {
             sc.COMBINE_OPERATION: combination.operation,
             sc.COMBINE_INPUTS: len(combination.inputs),
-            sc.COMBINE_ROWS_IN: rows_in[:CAP],
-            sc.COMBINE_BATCHES: list(batches)[:CAP],
+            sc.COMBINE_ROWS_IN: rows_in,
+            sc.COMBINE_BATCHES: batch_ids,
             sc.COMBINE_SOURCES: sources,
-            **_code_attributes(combination.site),
+            sc.CODE_FILEPATH: site.filename,
+            sc.CODE_LINENO: site.lineno,
+            sc.CODE_FUNCTION: site.function,
         }
         if rows_out is not None:
-            attributes[sc.COMBINE_ROWS_OUT] = int(rows_out)
-        links = []
-        for batch in batches.values():
-            observed = batch.observed
-            if isinstance(observed, Observed) and observed.span_context is not None:
-                links.append(Link(observed.span_context, {sc.BATCH_ID: batch.id}))
-        start_ns, end_ns = _ns(start), _ns(end)
+            attributes[sc.COMBINE_ROWS_OUT] = rows_out
+        links = [link for link in map(_batch_link, batches) if link is not None]
+        start_ns, end_ns = int(start * 1e9), int(end * 1e9)
         span = tracer.start_span(
             sc.SPAN_COMBINE, attributes=attributes, links=links, start_time=start_ns
         )
-        for finding in reportable:
-            when = min(max(_ns(finding.time), start_ns), end_ns)
-            span.add_event(finding.code, attributes=finding_attributes(finding), timestamp=when)
         if reportable:
+            for finding in reportable:
+                when = min(max(_ns(finding.time), start_ns), end_ns)
+                span.add_event(finding.code, attributes=finding_attributes(finding), timestamp=when)
             span.set_status(_error_status(reportable))
         span.end(end_time=end_ns)
-        ids = _hex_ids(span.get_span_context())
-        for finding in reportable:
-            _mark(finding, ids)
-    target = _log.route()
+        if reportable or target is not None:
+            ids = _hex_ids(span.get_span_context())
+            for finding in reportable:
+                _mark(finding, ids)
     if target is not None:
         fields: dict[str, Any] = {
             "operation": combination.operation,
             "inputs": len(combination.inputs),
-            "rows_in": rows_in[:CAP],
+            "rows_in": rows_in,
             "rows_out": rows_out,
-            "batch_ids": list(batches)[:CAP],
+            "batch_ids": batch_ids,
             "sources": sources,
             "findings": [f.code for f in reportable],
             "duration_s": round(max(0.0, end - start), 6),
-            "file": combination.site.filename,
-            "line": combination.site.lineno,
-            "function": combination.site.function,
+            "file": site.filename,
+            "line": site.lineno,
+            "function": site.function,
         }
         if ids is not None:
             fields["trace_id"], fields["span_id"] = ids
