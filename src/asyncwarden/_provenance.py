@@ -12,7 +12,7 @@ import itertools
 import threading
 import time
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from itertools import repeat
 from typing import Any
 
@@ -192,6 +192,17 @@ class _Registry:
         else:
             entries[ref] = batch
         batch.members.append(ref)
+
+    def writer(
+        self, batch: Batch
+    ) -> tuple[Callable[[Any], Any], dict[weakref.ref[Any], Batch], Callable[[Any], None]]:
+        """What ``register_one`` uses, for a caller that writes it out inline (once per task).
+
+        ``(forget, entries, append)``: the member is ``ref = weakref.ref(future, forget)``; if
+        ``ref in entries`` it is replaced by a reference with no callback (see
+        ``register_all``), else ``entries[ref] = batch``; then ``append(ref)``.
+        """
+        return self._forget, self.entries, batch.members.append
 
     def lookup(self, future: object) -> tuple[Batch, int] | None:
         """The batch a task or future first joined, and its position there."""
