@@ -164,23 +164,21 @@ class _Registry:
         futures = futures if isinstance(futures, (list, tuple)) else list(futures)
         entries = self.entries
         refs = list(map(weakref.ref, futures, repeat(self._forget)))
-        if not any(map(entries.__contains__, refs)):
-            before = len(entries)
-            entries.update(zip(refs, repeat(batch)))
-            if len(entries) - before != len(refs):  # a future listed twice: first one counts
-                seen: set[int] = set()
-                for i, future in enumerate(futures):
-                    if id(future) in seen:
-                        refs[i] = weakref.ref(future)
-                    seen.add(id(future))
-        else:
-            # A task already registered (by an earlier batch, or twice in this one) keeps its
-            # first entry. A reference whose callback pops would find no key when the task dies
-            # while this batch lives on, and print "Exception ignored in: <weakref>" KeyError:
-            # such a member gets a reference with no callback.
-            for i, ref in enumerate(refs):
-                if not self._inserted(entries.setdefault, ref, batch):
-                    refs[i] = weakref.ref(futures[i])
+        # One C pass that inserts and reads back: the table of a 10,000-task registry is larger
+        # than the CPU's cache, so each pass over it costs a cache miss per task.
+        before = len(entries)
+        owners = list(map(entries.setdefault, refs, repeat(batch)))
+        if len(entries) - before != len(refs):
+            # A task already registered (by an earlier batch, or listed twice in this call:
+            # this is called once per batch) keeps its first entry. A reference whose callback
+            # pops would find no key when the task dies while this batch lives on, and print
+            # "Exception ignored in: <weakref>" KeyError: such a member gets a reference with
+            # no callback.
+            seen: set[int] = set()
+            for i, future in enumerate(futures):
+                if owners[i] is not batch or id(future) in seen:
+                    refs[i] = weakref.ref(future)
+                seen.add(id(future))
         batch.members.extend(refs)
 
     def register_one(self, batch: Batch, future: asyncio.Future[Any]) -> None:
