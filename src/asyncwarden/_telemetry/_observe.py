@@ -160,8 +160,30 @@ def batch_started(batch: Batch) -> None:
     batch.observed = observed
 
 
+_deref = weakref.ref.__call__
+_state_of = operator.attrgetter("_state")
+_exception_of = operator.attrgetter("_exception")
+_FINISHED = "FINISHED"  # asyncio.futures' state names
+_CANCELLED = "CANCELLED"
+
+
 def counts(batch: Batch) -> tuple[int, int, int, int]:
     """(done, pending, failed, cancelled) of the batch's members; done includes the other two."""
+    futures = list(map(_deref, batch.members))
+    if None not in futures:
+        # Every member alive (a batch that just ended holds them): C-level passes over
+        # asyncio's own fields, no loop. Pending and cancelled futures keep no exception.
+        try:
+            states = list(map(_state_of, futures))
+            exceptions = list(map(_exception_of, futures))
+        except AttributeError:  # a future type without asyncio's private fields: the loop
+            pass
+        else:
+            cancelled = states.count(_CANCELLED)
+            pending = len(states) - states.count(_FINISHED) - cancelled
+            failed = len(exceptions) - exceptions.count(None)
+            total = len(futures) or batch.size
+            return total - pending, pending, failed, cancelled
     pending = failed = cancelled = 0
     outcomes = batch.outcomes
     for position, ref in enumerate(batch.members):
@@ -222,7 +244,7 @@ def batch_finished(batch: Batch) -> None:
         instruments.batch_duration.record(duration, kind)
         instruments.batch_size.record(batch.size, kind)
     return_when, timeout, return_exceptions = _options(batch)
-    ids = None
+    ids = made = None
     tracer = _backend.tracer() if observed is not None and observed.tracing else None
     if observed is not None and tracer is not None:
         attributes: dict[str, Any] = {
@@ -259,10 +281,12 @@ def batch_finished(batch: Batch) -> None:
         if observed.ends is not None:
             _task_spans(batch, tracer, observed, span, _ns(finished))
         span.end(end_time=_ns(finished))
-        ids = _hex_ids(observed.span_context)
+        made = observed.span_context
         observed.parent = None  # the context may hold the user's span: do not keep it alive
-    target = _log.route()
+    target = _log.route("debug")
     if target is not None:
+        if made is not None:
+            ids = _hex_ids(made)
         fields: dict[str, Any] = {
             "batch_id": batch.id,
             "kind": batch.kind,
