@@ -114,3 +114,22 @@ def test_a_bad_setting_is_reported_at_start_up_before_the_program_runs() -> None
     assert "ASYNCWARDEN_LOG='loud'" in lines[0]
     assert lines[1] == "program"
     assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("order", [("pandas", "asyncio"), ("asyncio", "pandas")])
+def test_asyncio_and_pandas_imported_first_by_two_threads_at_once_are_both_patched(
+    order: tuple[str, str],
+) -> None:
+    # The thread that switches the guard on must not patch a module the other thread is still
+    # importing (its hook waits until that import has run), nor deadlock with it.
+    code = (
+        "import threading\n"
+        f"threads = [threading.Thread(target=__import__, args=(n,)) for n in {order!r}]\n"
+        "for t in threads: t.start()\n"
+        "for t in threads: t.join(50)\n"
+        "import asyncio, pandas\n"
+        "print(hasattr(asyncio.gather, '__wrapped__'), hasattr(pandas.concat, '__wrapped__'))\n"
+    )
+    result = run_python("-c", code, env={"ASYNCWARDEN": "warn"})
+    assert result.stdout.split() == ["True", "True"], result.stderr
+    assert result.stderr == ""

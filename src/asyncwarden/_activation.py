@@ -55,6 +55,11 @@ def _when_imported(module_name: str, apply: str) -> None:
         except Exception as error:
             _failopen.internal_error("installing the sinks", error)
 
+    if "asyncwarden._startup" in sys.modules:
+        from asyncwarden import _startup
+
+        if _startup.hold_hook(module_name, hook):
+            return  # its first import is running (maybe in another thread): registered once run
     wrapt.register_post_import_hook(hook, module_name)
 
 

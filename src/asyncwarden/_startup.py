@@ -7,8 +7,10 @@ the guard on waits for the program's first import of asyncio or pandas: a small 
 ``sys.meta_path`` watches for the two names, so a process that never imports them pays for
 neither wrapt nor the rest of asyncwarden (the start-up budget, docs/performance.md). When one
 of them has run, ``_activation`` registers wrapt's post-import hooks as ``install()`` does, and
-wrapt fires them at once for a module already imported. Importing ``_activation`` by any other
-way (``install()``, ``is_installed()``, the CLI, the pytest plugin) finishes the start-up too.
+wrapt fires them at once for a module already imported; the hook of a module whose first import
+is still running (in another thread, say) is held until that import has run. Importing
+``_activation`` by any other way (``install()``, ``is_installed()``, the CLI, the pytest plugin)
+finishes the start-up too.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import sys
 # Not `from typing import TYPE_CHECKING`: importing typing costs start-up time; mypy reads the name.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from importlib.machinery import ModuleSpec
     from types import ModuleType
     from typing import Any
@@ -112,13 +114,49 @@ class _Loader:
         spec = getattr(module, "__spec__", None)
         if spec is not None and spec.loader is self:
             spec.loader = self.loader
+        name = module.__name__
+        with _lock:
+            _running.add(name)
         try:
             self.loader.exec_module(module)
         finally:
+            with _lock:
+                _running.discard(name)
+                held = _held_hooks.pop(name, [])
             _finish()
+            _register(name, held)
 
 
 _FINDER = _Finder()
+# Watched modules whose first import is running now (in any thread), and the post-import hooks
+# held for them until they have run: wrapt fires a hook at once for a module already in
+# sys.modules, even one another thread is still importing.
+_running: set[str] = set()
+_held_hooks: dict[str, list[Callable[[ModuleType], object]]] = {}
+
+
+def hold_hook(name: str, hook: Callable[[ModuleType], object]) -> bool:
+    """Keep ``hook`` for ``name`` if its first import is running now; False if it is not.
+
+    The import registers the hook with wrapt as soon as the module has run.
+    """
+    with _lock:
+        if name not in _running:
+            return False
+        _held_hooks.setdefault(name, []).append(hook)
+        return True
+
+
+def _register(name: str, hooks: list[Callable[[ModuleType], object]]) -> None:
+    if not hooks:
+        return
+    try:
+        import wrapt
+
+        for hook in hooks:
+            wrapt.register_post_import_hook(hook, name)  # the module is in: wrapt runs it now
+    except BaseException as error:
+        _could_not_start(error)
 
 
 def take_pending() -> Values | None:
@@ -133,6 +171,10 @@ def take_pending() -> Values | None:
 
 
 def _finish() -> None:
+    if not _pending:
+        # Another thread's first import took the settings and is switching the guard on; waiting
+        # for it here (on _activation's import lock) could close a cycle of module locks.
+        return
     try:
         from asyncwarden import _activation
 
