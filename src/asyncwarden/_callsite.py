@@ -70,12 +70,14 @@ def user_frame(depth: int = 2) -> FrameType | None:
     return frame
 
 
-# (code object, instruction offset) -> CallSite: a line that runs in a loop is decoded and
-# allocated once (f_lineno decodes the line table; a frozen dataclass costs about 1 us to make).
-# Bounded: code made at run time (exec, lambdas in a loop) must not grow it forever. It holds the
-# code objects, never frames or locals.
+# (id of the code object, instruction offset) -> (code, CallSite): a line that runs in a loop is
+# decoded and allocated once (f_lineno decodes the line table; a frozen dataclass costs about
+# 1 us to make). Keyed by identity, not by the code object itself: code objects compare equal
+# across files (co_filename is not compared), and the entry holds its code, so the id cannot be
+# reused while the entry exists. Bounded: code made at run time (exec, lambdas in a loop) must not
+# grow it forever. It holds code objects, never frames or locals.
 _SITES_MAX = 4096
-_sites: dict[tuple[CodeType, int], CallSite] = {}
+_sites: dict[tuple[int, int], tuple[CodeType, CallSite]] = {}
 
 
 def capture(depth: int = 2) -> CallSite:
@@ -84,15 +86,16 @@ def capture(depth: int = 2) -> CallSite:
     if frame is None:
         return UNKNOWN
     code = frame.f_code
-    key = (code, frame.f_lasti)
-    site = _sites.get(key)
-    if site is None:
-        site = CallSite(
-            code.co_filename,
-            frame.f_lineno,
-            code.co_qualname if hasattr(code, "co_qualname") else code.co_name,
-        )
-        if len(_sites) >= _SITES_MAX:
-            _sites.clear()
-        _sites[key] = site
+    key = (id(code), frame.f_lasti)
+    entry = _sites.get(key)
+    if entry is not None and entry[0] is code:
+        return entry[1]
+    site = CallSite(
+        code.co_filename,
+        frame.f_lineno,
+        code.co_qualname if hasattr(code, "co_qualname") else code.co_name,
+    )
+    if len(_sites) >= _SITES_MAX:
+        _sites.clear()
+    _sites[key] = (code, site)
     return site
