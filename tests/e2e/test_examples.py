@@ -22,13 +22,16 @@ def _line(example: str, marker: str) -> int:
 def _until_shuffled(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Run the wrong pipeline until its done set iterates out of submission order.
 
-    The order of a set of tasks follows their memory addresses; about one run in six iterates
-    in submission order, and then there is nothing wrong to report. Warn mode does not reorder
-    (strict mode does, and its tests need no retry); a run that printed the wrong order must
-    have printed the finding.
+    The order of a set of tasks follows their memory addresses, and then there may be nothing
+    wrong to report. Warn mode does not reorder (strict mode does, and its tests need no retry);
+    a run that printed the wrong order must have printed the finding. pymalloc lays the tasks
+    out the same way on every run of the same code (any edit to an imported module can turn the
+    order ascending for good), so the retries use the system allocator, whose addresses vary
+    from run to run.
     """
-    for _ in range(12):
-        result = run_python(*args, env=env)
+    for attempt in range(12):
+        retry = {"PYTHONMALLOC": "malloc"} if attempt else {}
+        result = run_python(*args, env={**env, **retry})
         if "[0, 1, 2, 3]" not in result.stdout:
             return result
     raise AssertionError("the done set iterated in submission order 12 times in a row")
