@@ -44,14 +44,16 @@ def _index_ranges(frames: list[Any]) -> tuple[range, ...]:
     The frames are linked ones, so DataFrames or Series.
     """
     indexes = list(map(_index_of, frames))
-    kinds = list(map(type, indexes))
-    if kinds.count(_range_index) != len(kinds):
-        indexes = [i for i, kind in zip(indexes, kinds, strict=True) if kind is _range_index]
     try:
-        # RangeIndex keeps a plain range: 10x cheaper to read than len/start/stop/step.
+        # RangeIndex keeps a plain range: 10x cheaper to read than len/start/stop/step. Other
+        # index types have no ``_range``: then the RangeIndexes are picked out first.
         bounds = tuple(map(_range_of, indexes))
     except AttributeError:
-        bounds = ()
+        indexes = [i for i in indexes if type(i) is _range_index]
+        try:
+            bounds = tuple(map(_range_of, indexes))
+        except AttributeError:
+            bounds = ()
     if len(bounds) != len(indexes) or (bounds and type(bounds[0]) is not range):
         bounds = tuple(range(i.start, i.stop, i.step) for i in indexes)  # no plain range kept
     return bounds
@@ -63,8 +65,10 @@ def _concat_link(
     kwargs: dict[str, Any],
     site: Any,
     groups: dict[Any, list[int]] | None = None,
+    sources: tuple[Source, ...] | None = None,
 ) -> Link:
-    sources = tuple(itertools.chain.from_iterable(map(_sources_of, filter(None, links))))
+    if sources is None:
+        sources = tuple(itertools.chain.from_iterable(map(_sources_of, filter(None, links))))
     duplicated: list[Source] = []
     # Per batch, a position listed twice is a partition concatenated twice; with the groups at
     # hand the common case (none) costs one set per batch, not a tuple per source.
@@ -149,12 +153,15 @@ def _concat(
         links = _lineage.get_many(values)
         if any(links):
             site = _callsite.capture(2)
-            combination = _rules.Combination("concat", site, links, keyed=keyed)
+            # Listed once, for the rules' grouping and the result's lineage alike.
+            sources = tuple(itertools.chain.from_iterable(map(_sources_of, filter(None, links))))
+            groups = _rules.grouped_sources(sources)
+            combination = _rules.Combination("concat", site, links, keyed=keyed, groups=groups)
             findings = _rules.check_combination(combination)
-            for batch, order in combination.groups.items():
+            for batch, order in groups.items():
                 if batch.consumed_order is None:
                     batch.consumed_order, batch.consumed_at = order, site
-            record = _concat_link(values, links, kwargs, site, combination.groups)
+            record = _concat_link(values, links, kwargs, site, groups, sources)
     except Exception as error:
         internal_error("pandas.concat", error)
         findings, record = [], None

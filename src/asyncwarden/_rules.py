@@ -81,23 +81,26 @@ _position_of = operator.attrgetter("position")
 
 def grouped(inputs: Sequence[Link | None]) -> dict[Batch, list[int]]:
     """Per batch, the positions of its task results in the order the inputs list them."""
-    # The common case, every source from one batch, in C-level passes (1,000 frames per concat).
-    sources = list(itertools.chain.from_iterable(map(_sources_of, filter(None, inputs))))
+    return grouped_sources(
+        tuple(itertools.chain.from_iterable(map(_sources_of, filter(None, inputs))))
+    )
+
+
+def grouped_sources(sources: Sequence[Source]) -> dict[Batch, list[int]]:
+    """``grouped`` of the inputs' sources, already listed in input order."""
     if not sources:
         return {}
+    # The common case, every source from one batch, in C-level passes (1,000 frames per concat).
     batches = list(map(_batch_of, sources))
     if batches.count(batches[0]) == len(batches):  # Batch compares by identity
         return {batches[0]: list(map(_position_of, sources))}
     groups: dict[Batch, list[int]] = {}
-    for record in inputs:
-        if record is None:
-            continue
-        for source in record.sources:
-            # Not setdefault(batch, []): that makes a list per source (1,000 per concat).
-            order = groups.get(source.batch)
-            if order is None:
-                order = groups[source.batch] = []
-            order.append(source.position)
+    for batch, position in zip(batches, map(_position_of, sources), strict=True):
+        # Not setdefault(batch, []): that makes a list per source (1,000 per concat).
+        order = groups.get(batch)
+        if order is None:
+            order = groups[batch] = []
+        order.append(position)
     return groups
 
 
