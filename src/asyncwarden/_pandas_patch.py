@@ -175,8 +175,11 @@ def _concat(
         try:
             _lineage.link(result, record)
             if _observers.on_combined:
-                # Row counts from len() (the index's length), never from the data.
-                done = combination.with_rows(tuple(map(len, values)), len(result))
+                # Row counts are index lengths, never read from the data; when every input
+                # has a RangeIndex its bounds, already read, give them without a call per frame.
+                ranges = record.index_ranges
+                rows = map(len, ranges if len(ranges) == len(values) else values)
+                done = combination.with_rows(tuple(rows), len(result))
                 _observers.combined(done, start, time.time(), findings, result)
         except Exception as error:
             internal_error("pandas.concat result", error)
