@@ -101,6 +101,8 @@ class _Loader:
         self.loader = loader
 
     def __getattr__(self, name: str) -> Any:
+        if name == "loader":  # a copy made without __init__: no recursion
+            raise AttributeError(name)
         return getattr(self.loader, name)
 
     def create_module(self, spec: ModuleSpec) -> ModuleType | None:
