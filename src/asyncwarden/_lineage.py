@@ -42,15 +42,20 @@ class Link:
     duplicated_partitions: tuple[Source, ...] = ()
 
 
-_links: dict[int, tuple[weakref.ref[Any], Link]] = {}
-_lock = threading.Lock()
-
-
 class _Ref(weakref.ref):  # type: ignore[type-arg]
-    """A weak reference that knows its registry key: one shared callback, no closure per link."""
+    """The registry entry: a weak reference to the frame that carries its key and record.
 
-    __slots__ = ("key",)
+    One object per linked frame (no tuple beside it) and one shared callback (no closure): a
+    concat looks up every input, and each object reached is a likely cache miss.
+    """
+
+    __slots__ = ("key", "record")
     key: int
+    record: Link
+
+
+_links: dict[int, _Ref] = {}
+_lock = threading.Lock()
 
 
 def _forget(ref: _Ref) -> None:
@@ -65,10 +70,11 @@ def link(frame: object, record: Link) -> None:
     except TypeError:
         return
     ref.key = key
+    ref.record = record
     with _lock:
         if len(_links) >= _MAX_LINKS:
             _links.pop(next(iter(_links)))
-        _links[key] = (ref, record)
+        _links[key] = ref
 
 
 def link_task_result(result: object, batch: Batch, position: int) -> None:
@@ -78,20 +84,20 @@ def link_task_result(result: object, batch: Batch, position: int) -> None:
 
 
 def get(frame: object) -> Link | None:
-    entry = _links.get(id(frame))
-    if entry is None or entry[0]() is not frame:
+    ref = _links.get(id(frame))
+    if ref is None or ref() is not frame:
         return None
-    return entry[1]
+    return ref.record
 
 
 def get_many(frames: list[Any]) -> list[Link | None]:
     """``get`` of each frame: C-level passes while none is linked (1,000 frames per concat)."""
-    entries = list(map(_links.get, map(id, frames)))
-    if not any(entries):
-        return [None] * len(entries)
+    refs = list(map(_links.get, map(id, frames)))
+    if not any(refs):
+        return [None] * len(refs)
     return [
-        entry[1] if entry is not None and entry[0]() is frame else None
-        for entry, frame in zip(entries, frames, strict=True)
+        ref.record if ref is not None and ref() is frame else None
+        for ref, frame in zip(refs, frames, strict=True)
     ]
 
 
