@@ -96,6 +96,16 @@ def test_json_mode_sends_batch_and_combine_events_through_the_applications_struc
     assert combine["findings"] == ["AW101"]
 
 
+def test_levels_the_applications_filtering_structlog_drops_are_not_built(
+    guard_with_logs: None,
+) -> None:
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
+    assert _log.route("debug") is None  # batch and combine events: not even their fields
+    assert _log.route("warning") is _log._to_app_structlog  # findings still go through
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
+    assert _log.route("debug") is _log._to_app_structlog
+
+
 def test_off_sends_nothing_even_to_a_configured_structlog(guard_with_logs: None) -> None:
     asyncwarden.install("warn", log=LogFormat.OFF)
     with capture_logs() as events:

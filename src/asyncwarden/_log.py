@@ -103,6 +103,22 @@ def _to_stdlib(level: str, event: str, fields: dict[str, Any]) -> None:
     logger.log(number, text, extra={"asyncwarden": {"event": event, **fields}})
 
 
+def _structlog_keeps(structlog: Any, level: str) -> bool:
+    """Whether the application's structlog keeps ``level``, asked of its wrapper class.
+
+    A ``make_filtering_bound_logger`` class answers without a logger being built (through
+    ``get_logger``'s proxy every event binds a new one, about 3 us even when it drops the event).
+    Any other wrapper class decides for itself, when the event reaches it.
+    """
+    try:
+        wrapper = structlog.get_config().get("wrapper_class")
+        if getattr(wrapper, "__module__", None) != "structlog._native":
+            return True
+        return bool(wrapper.is_enabled_for(None, _LEVELS[level]))
+    except Exception:  # another structlog than the one this was written against: let it decide
+        return True
+
+
 def route(level: str = "debug") -> Route | None:
     """Where events of ``level`` go now (see the module docstring), or None when nowhere.
 
@@ -113,9 +129,10 @@ def route(level: str = "debug") -> Route | None:
     if mode is LogFormat.OFF:
         return None
     # Half imported while another thread imports it: not configured yet (and no attribute yet).
-    is_configured = getattr(sys.modules.get("structlog"), "is_configured", None)
+    structlog = sys.modules.get("structlog")
+    is_configured = getattr(structlog, "is_configured", None)
     if is_configured is not None and is_configured():
-        return _to_app_structlog
+        return _to_app_structlog if _structlog_keeps(structlog, level) else None
     if _logger.hasHandlers():
         return _to_stdlib if _logger.isEnabledFor(_LEVELS[level]) else None
     if mode is LogFormat.JSON:
