@@ -43,6 +43,33 @@ def test_with_the_variable_set_nothing_but_the_settings_loads_before_asyncio_or_
     assert not {"wrapt", "dataclasses", "asyncio", "pandas"} & set(result.stdout.split())
 
 
+# What only pandas, a finding or telemetry with an SDK needs: a program that imports asyncio and
+# finds nothing wrong pays for none of it (the start-up figure of docs/performance.md).
+LOADED_LATER = {
+    "asyncwarden._lineage",
+    "asyncwarden._rules",
+    "asyncwarden._findings",
+    "asyncwarden._task_view",
+    "asyncwarden._pandas_patch",
+    "asyncwarden._telemetry._tracefile",
+    "pandas",
+    "structlog",
+    "opentelemetry",
+    "uuid",
+}
+
+
+def test_the_asyncio_hook_loads_nothing_that_only_pandas_or_a_finding_needs() -> None:
+    program = (
+        "import asyncio, sys; print(asyncio.gather.__wrapped__ is not None); print(*sys.modules)"
+    )
+    result = run_python("-c", program, env={"ASYNCWARDEN": "warn"})
+    assert result.stderr == ""
+    first, modules = result.stdout.split("\n", 1)
+    assert first == "True"
+    assert not LOADED_LATER & set(modules.split()), sorted(LOADED_LATER & set(modules.split()))
+
+
 @pytest.mark.parametrize(
     "first",
     [
