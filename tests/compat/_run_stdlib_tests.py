@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import re
+import signal
 import sys
 import threading
 import time
@@ -155,6 +156,10 @@ def list_classes(out: str, modules: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
+    # A process started in the background inherits SIGINT ignored, and Python then installs no
+    # KeyboardInterrupt handler; CPython's runner tests interrupt themselves with SIGINT and
+    # loop until it arrives.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     if argv[0] == "--list":
         return list_classes(argv[1], argv[2:])
     out, names = argv[0], argv[1:]
