@@ -7,26 +7,16 @@ test asserts nothing about timings, only that every part ran and reported.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import ROOT, run_python
+
+RUN = ROOT / "benchmarks" / "run.py"
 
 
 def test_quick_run_prints_every_row_arm_and_budget(tmp_path: Path) -> None:
     raw = tmp_path / "raw.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASYNCWARDEN")}
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--json", str(raw)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-        check=False,
-        cwd=tmp_path,
-    )
+    done = run_python(str(RUN), "--quick", "--json", str(raw), cwd=tmp_path, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     table = done.stdout
     for row in ("gather, 500 tasks", "wait, 500 tasks", "as_completed, 500 tasks"):
@@ -54,24 +44,16 @@ def test_quick_run_prints_every_row_arm_and_budget(tmp_path: Path) -> None:
 
 def test_check_exits_non_zero_when_a_budget_is_missed(tmp_path: Path) -> None:
     # Only start-up is measured, against an impossible budget: --check must fail the run.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASYNCWARDEN")}
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "run.py"),
-            "--quick",
-            "--check",
-            "--skip",
-            "timings,memory",
-            "--budget",
-            "startup-set=-1000",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
+    done = run_python(
+        str(RUN),
+        "--quick",
+        "--check",
+        "--skip",
+        "timings,memory",
+        "--budget",
+        "startup-set=-1000",
         cwd=tmp_path,
+        timeout=300,
     )
     assert done.returncode == 1, done.stdout + done.stderr
     assert "FAIL  start-up added, ASYNCWARDEN=warn" in done.stdout
