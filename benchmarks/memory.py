@@ -138,13 +138,18 @@ def retained_after_batches(counts: tuple[int, ...], size: int) -> dict[str, Any]
             asyncio.run(_finished_batches(count - done, size))
             done = count
             retained[str(count)] = _traced() - before
-        retained["registry_entries"] = len(_provenance.registry.entries)
+        retained["registry_batches"] = len(_provenance.registry.batches())
+        retained["registry_live_tasks"] = _live_members(_provenance.registry.batches())
         retained["frame_links"] = len(_lineage._links)
         retained["live_batches"] = sum(type(o) is _provenance.Batch for o in gc.get_objects())
     finally:
         tracemalloc.stop()
         asyncwarden.uninstall()
     return retained
+
+
+def _live_members(batches: list[Any]) -> int:
+    return sum(ref() is not None for batch in batches for ref in batch.members)
 
 
 def _rss() -> int:
@@ -183,6 +188,6 @@ def long_run(total: int, per_batch: int, guarded: bool) -> dict[str, Any]:
     return {
         "readings": readings,
         "seconds": elapsed,
-        "registry_entries": len(_provenance.registry.entries),
+        "registry_batches": len(_provenance.registry.batches()),
         "live_batches": live_batches,
     }

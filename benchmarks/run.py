@@ -349,7 +349,8 @@ def budgets(results: Results) -> list[Budget]:
                 64 * 1024,
                 grown,
                 " B",
-                f"entries {retained['registry_entries']}, links {retained['frame_links']}",
+                f"registry: {retained['registry_batches']} batches, "
+                f"{retained['registry_live_tasks']} live tasks; links {retained['frame_links']}",
             )
         )
     long_guarded = results.memory.get("long_guarded")
@@ -444,7 +445,8 @@ def render(results: Results, arms: list[str]) -> str:
         counts = ", ".join(f"after {c} batches {retained[str(c)]} B" for c in plan.batch_counts)
         lines.append(
             f"retained after finished batches of {plan.batch_size} tasks: {counts}; "
-            f"registry entries {retained['registry_entries']}, frame links "
+            f"registry batches {retained['registry_batches']} "
+            f"({retained['registry_live_tasks']} live tasks), frame links "
             f"{retained['frame_links']}, live Batch objects {retained['live_batches']}"
         )
     for key in ("long_unguarded", "long_guarded"):

@@ -39,7 +39,10 @@ def test_quick_run_prints_every_row_arm_and_budget(tmp_path: Path) -> None:
     # The SDK arms really exported spans to memory: their cost is measured, not skipped.
     assert samples["facts"]["otel+sdk"]["spans_exported"] > 0
     assert samples["facts"]["warn+sdk"]["spans_exported"] > 0
-    assert samples["memory"]["retained"]["registry_entries"] == 0
+    retained = samples["memory"]["retained"]
+    assert retained["registry_live_tasks"] == 0
+    # Dead batches are dropped as new ones come: only the last few can still be queued.
+    assert retained["registry_batches"] <= 3
 
 
 def test_check_exits_non_zero_when_a_budget_is_missed(tmp_path: Path) -> None:

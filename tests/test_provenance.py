@@ -4,6 +4,7 @@ import asyncio
 import gc
 import sys
 import threading
+import weakref
 
 import pytest
 
@@ -141,14 +142,89 @@ def test_provenance_is_none_for_a_task_never_seen_in_a_batch() -> None:
     assert asyncwarden.provenance(object()) is None
 
 
+def _live_members() -> int:
+    return sum(ref() is not None for b in _provenance.registry.batches() for ref in b.members)
+
+
 @pytest.mark.usefixtures("guard")
 def test_registry_keeps_no_task_alive() -> None:
+    async def main() -> weakref.ref[asyncio.Future[list[int]]]:
+        tasks = [asyncio.ensure_future(_value(i)) for i in range(100)]
+        await asyncio.gather(*tasks)
+        return weakref.ref(tasks[0])
+
+    first = asyncio.run(main())
+    gc.collect()
+    assert first() is None
+    assert _live_members() == 0
+
+
+@pytest.mark.usefixtures("guard")
+def test_finished_batches_are_dropped_as_new_ones_come_and_live_ones_are_kept() -> None:
+    async def main() -> list[asyncio.Task[int]]:
+        kept = [asyncio.ensure_future(_value(i)) for i in range(3)]
+        await asyncio.wait(kept)  # kept-site
+        for _ in range(200):
+            await asyncio.gather(*(_value(i) for i in range(10)))
+        return kept
+
+    kept = asyncio.run(main())
+    gc.collect()
+    # Two hundred finished gathers left no more than a couple of batches behind ...
+    assert len(_provenance.registry.batches()) <= 3
+    # ... and the batch whose tasks the program still holds is still known, position and all.
+    records = [asyncwarden.provenance(task) for task in kept]
+    assert [(r.batch_kind, r.position, r.call_site.lineno) for r in records if r] == [
+        ("wait", i, _line_of("# kept-site")) for i in range(3)
+    ]
+
+
+@pytest.mark.usefixtures("guard")
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="TaskGroup is 3.11+")
+def test_an_open_task_group_whose_first_members_died_keeps_its_later_members() -> None:
+    async def main() -> asyncio.Task[int]:
+        async with asyncio.TaskGroup() as group:  # type: ignore[attr-defined]
+            await group.create_task(_value(0))  # done and dropped: the group's only member dies
+            gc.collect()
+            for _ in range(50):  # new batches, each looking at the oldest for dead ones
+                await asyncio.gather(*(_value(i) for i in range(3)))
+            return group.create_task(_value(1))
+
+    later = asyncio.run(main())
+    record = asyncwarden.provenance(later)
+    assert record is not None
+    assert (record.batch_kind, record.position) == ("taskgroup", 1)
+
+
+@pytest.mark.usefixtures("guard")
+def test_the_first_batch_a_task_joined_stays_its_origin_whatever_was_looked_up_between() -> None:
+    async def main() -> tuple[object, object, object]:
+        tasks = [asyncio.ensure_future(_value(i)) for i in range(2)]
+        await asyncio.wait(tasks)  # origin-site
+        before = asyncwarden.provenance(tasks[1])
+        await asyncio.gather(tasks[1], tasks[0])  # the index is updated, the origin stays
+        after = asyncwarden.provenance(tasks[1])
+        return before, after, tasks
+
+    before, after, _tasks = asyncio.run(main())
+    assert before == after
+    assert before is not None
+    assert (before.batch_kind, before.position) == ("wait", 1)  # type: ignore[attr-defined]
+    assert before.call_site.lineno == _line_of("# origin-site")  # type: ignore[attr-defined]
+
+
+@pytest.mark.usefixtures("guard")
+def test_lookups_stay_right_after_indexed_batches_are_dropped() -> None:
     async def main() -> None:
-        await asyncio.gather(*(_value(i) for i in range(100)))
+        for round_ in range(30):
+            tasks = [asyncio.ensure_future(_value(i)) for i in range(5)]
+            await asyncio.gather(*tasks)
+            # Each round indexes the batch, and the next round drops the one before.
+            records = [asyncwarden.provenance(t) for t in tasks]
+            assert [r.position for r in records if r] == list(range(5)), round_
+            assert len({r.batch_id for r in records if r}) == 1
 
     asyncio.run(main())
-    gc.collect()
-    assert len(_provenance.registry.entries) == 0
 
 
 @pytest.mark.usefixtures("guard")

@@ -130,11 +130,13 @@ def _unchanged(
     return args, kwargs, kwargs
 
 
-def _finish(batch: Batch, futures: Iterable[tuple[int, Future[Any]]]) -> None:
-    """Record what became of the members and link the frames they returned."""
+def _finish(batch: Batch, futures: Iterable[tuple[int, Future[Any]]]) -> bool:
+    """Record what became of the members and link the frames they returned (True if any)."""
     batch.finished = time.time()
     outcomes = batch.outcomes
     link = _frames.link_task_result
+    frame_types = _frames.FRAME_TYPES
+    linked = False
     for position, future in futures:
         if future.cancelled():
             outcomes[position] = (_provenance.CANCELLED, "")
@@ -146,7 +148,11 @@ def _finish(batch: Batch, futures: Iterable[tuple[int, Future[Any]]]) -> None:
         if error is not None:
             outcomes[position] = (_provenance.FAILED, type(error).__name__)
         else:
-            link(getattr(future, "_result", None), batch, position)
+            result = getattr(future, "_result", None)
+            if type(result) in frame_types:
+                link(result, batch, position)
+                linked = True
+    return linked
 
 
 # Per-member work at the end of a batch is done in C (map over attribute getters) whenever every
@@ -159,7 +165,7 @@ _FINISHED = frozenset({"FINISHED"})
 
 def _settle(
     batch: Batch, futures: Collection[Future[Any]], position_of: Callable[[Future[Any]], int]
-) -> None:
+) -> bool:
     """``_finish`` for ``futures``, without a Python loop when all of them succeeded."""
     try:
         succeeded = set(map(_state_of, futures)) <= _FINISHED and not any(
@@ -168,14 +174,15 @@ def _settle(
     except AttributeError:  # a future type without asyncio's private fields: the general path
         succeeded = False
     if not succeeded:
-        _finish(batch, ((position_of(f), f) for f in futures))
-        return
+        return _finish(batch, ((position_of(f), f) for f in futures))
     batch.finished = time.time()
     if _frames.FRAME_TYPES:
         results = list(map(_result_of, futures))
         if not _frames.FRAME_TYPES.isdisjoint(map(type, results)):
             for future, result in zip(futures, results, strict=True):
                 _frames.link_task_result(result, batch, position_of(future))
+            return True
+    return False
 
 
 # -- gather ---------------------------------------------------------------------------------
@@ -313,20 +320,42 @@ def _position_of(positions: dict[int, int], future: Future[Any]) -> int | None:
     return found
 
 
+class _Positions:
+    """future -> first input position, for the futures of one wait() or as_completed() call.
+
+    When every input is a future (``_all_futures``) the table is built on first use: a wait()
+    whose members all returned something other than a frame never needs it (a 10,000-entry dict
+    costs 1.4 % of such a wait, docs/performance.md).
+    """
+
+    __slots__ = ("_items", "_table")
+
+    def __init__(self, items: list[Any], table: dict[Any, int] | None) -> None:
+        self._items = items
+        self._table = table
+
+    def table(self) -> dict[Any, int]:
+        if self._table is None:
+            # Built backwards, so a future listed twice keeps its first position; all in C.
+            last = len(self._items) - 1
+            self._table = dict(zip(reversed(self._items), range(last, -1, -1), strict=True))
+        return self._table
+
+    def __call__(self, future: Future[Any]) -> int:
+        return self.table().get(future, -1)
+
+
 def _register_in_order(
     batch: Batch, items: list[Any], futures: Iterable[Future[Any]]
-) -> dict[Any, int]:
-    """Register ``futures`` at their input positions; returns future -> position.
+) -> _Positions:
+    """Register ``futures`` at their input positions.
 
     ``futures is items`` says every input is a future (``_all_futures``): then they are the
     members, in order, and the work is done in C.
     """
     if futures is items:
-        last = len(items) - 1
-        by_future = dict(zip(reversed(items), range(last, -1, -1), strict=True))
-        if len(by_future) == len(items):
-            _provenance.registry.register_all(batch, items)
-            return by_future
+        _provenance.registry.register_all(batch, items)
+        return _Positions(items, None)
     positions = _positions(items)
     ordered: list[Future[Any] | None] = [None] * len(items)
     for future in futures:
@@ -335,10 +364,10 @@ def _register_in_order(
         if position is not None and ordered[position] is None and _identity_hashed(type(future)):
             ordered[position] = future
     _provenance.registry.register(batch, ordered)
-    return {f: i for i, f in enumerate(ordered) if f is not None}
+    return _Positions(items, {f: i for i, f in enumerate(ordered) if f is not None})
 
 
-def _adversarial(done: set[Future[Any]], position: dict[Any, int]) -> set[Future[Any]]:
+def _adversarial(done: set[Future[Any]], positions: _Positions) -> set[Future[Any]]:
     """A set with the same members whose iteration order is not the submission order.
 
     Set order is undefined, so any order is legal; strict mode picks one that a program relying
@@ -346,6 +375,7 @@ def _adversarial(done: set[Future[Any]], position: dict[Any, int]) -> set[Future
     """
     if not 2 <= len(done) <= 1024:
         return done
+    position = positions.table()
 
     def ascending(candidate: set[Future[Any]]) -> bool:
         order = [position.get(f, -1) for f in candidate]
@@ -373,7 +403,7 @@ async def _wait(
 ) -> Any:
     batch = None
     items: list[Any] | None = None
-    positions: dict[Any, int] | None = None
+    positions: _Positions | None = None
     try:
         if args and not _called_by_asyncio():
             passed, items = _materialize(args[0])
@@ -424,11 +454,16 @@ async def _wait(
     try:
         if positions is None:  # 3.10 with coroutines: the tasks exist only now
             positions = _register_in_order(batch, items, [*done, *pending])
-        if _state.strict():
+        strict = _state.strict()
+        if strict:
             done = _adversarial(done, positions)
-        batch.done_order = list(map(positions.get, done, repeat(-1)))
-        batch.pending_positions = list(map(positions.get, pending, repeat(-1)))
-        _settle(batch, done, functools.partial(_position_or_missing, positions))
+        if pending:
+            batch.pending_positions = list(map(positions.table().get, pending, repeat(-1)))
+        linked = _settle(batch, done, positions)
+        # The order the done set iterates in matters to a frame from it (AW101) and to
+        # telemetry; nothing else reads it, and it costs a table of every member to know.
+        if linked or strict or _observers.on_batch_finished:
+            batch.done_order = list(map(positions.table().get, done, repeat(-1)))
         batch.finished = time.time()
         if _observers.on_batch_finished:
             _observers.batch_finished(batch)
@@ -479,10 +514,6 @@ def _wait_own_steps(
     if not any(map(asyncio.iscoroutine, fs)):
         return None
     return fs, loop
-
-
-def _position_or_missing(positions: dict[Any, int], future: Future[Any]) -> int:
-    return positions.get(future, -1)
 
 
 def _lifecycle_hook(batch: Batch, pending: set[Future[Any]]) -> None:
@@ -537,7 +568,7 @@ def _watch_completions(batch: Batch, items: list[Any], queue: Any, todo: Iterabl
         made = {id(t.get_coro()): t for t in todo if hasattr(t, "get_coro")}
         futures = [item if asyncio.isfuture(item) else made.get(id(item)) for item in items]
         futures = (f for f in futures if f is not None)
-    positions = _register_in_order(batch, items, futures)
+    positions = _register_in_order(batch, items, futures).table()
     queue.put_nowait = functools.partial(_member_completed, batch, positions, queue.put_nowait)
 
 
@@ -620,30 +651,26 @@ def _no_group() -> None:
     return None
 
 
-# The group create_task was last called on (weakly), its batch, and the registry's C methods
-# that add a member to it (``_Registry.writer``): calls come in runs on one group, so per task
-# the wrapper reads one tuple and makes C calls only. Reset when the group exits: a finished
-# group's batch held here kept its dead references (10,000 for 10,000 tasks) alive until the
-# next group, pinning memory the program's next allocations then found, or did not find, warm
+# The group create_task was last called on (weakly), its batch, and the ``append`` that adds a
+# member to it (``_Registry.writer``): calls come in runs on one group, so per task the wrapper
+# reads one tuple and makes C calls only. Reset when the group exits: a finished group's batch
+# held here kept its dead references (10,000 for 10,000 tasks) alive until the next group,
+# pinning memory the program's next allocations then found, or did not find, warm
 # (docs/performance.md, "Fresh pages").
-_last_group: tuple[Callable[[], Any], Batch | None, Any, Any, Any] = (
-    _no_group,
-    None,
-    None,
-    None,
-    None,
-)
+_last_group: tuple[Callable[[], Any], Batch | None, Any] = (_no_group, None, None)
 
 
-def _group_batch(group: Any) -> tuple[Callable[[], Any], Batch | None, Any, Any, Any]:
+def _group_batch(group: Any) -> tuple[Callable[[], Any], Batch | None, Any]:
     global _last_group
     batch = _groups.get(group)
     if batch is None:
         batch = _groups[group] = Batch("taskgroup", capture(2))
+        append = _provenance.registry.writer(batch)
         if _observers.on_batch_started:
             _observers.batch_started(batch)
-    forget, entries, append = _provenance.registry.writer(batch)
-    _last_group = (weakref.ref(group), batch, forget, entries, append)
+    else:
+        append = _provenance.registry.writer(batch)
+    _last_group = (weakref.ref(group), batch, append)
     return _last_group
 
 
@@ -653,25 +680,18 @@ def _make_create_task(original: Callable[..., Any]) -> Callable[..., Any]:
     A plain function, not a wrapt wrapper: it runs once per task, and a wrapt wrapper's call
     alone costs 1.2-2 us on CPython 3.11 (+12-20 % on 10,000 tasks, docs/performance.md). Where
     the signature is the known ``(self, coro, *, name=None, context=None)`` it is spelled out:
-    packing ``*args, **kwargs`` costs another 0.4 us per task. The two bodies are the same:
-    ``_Registry.register_one`` written out with the registry's own C methods, since a Python
-    call per task is the largest item left in this path.
+    packing ``*args, **kwargs`` costs another 0.4 us per task. Per task the bookkeeping is one
+    weak reference appended to the batch's members, all in C calls.
     """
     if _compat.signature_is(original, "(self, coro, *, name=None, context=None)"):
 
         def create_task(self: Any, coro: Any, *, name: Any = None, context: Any = None) -> Any:
             task = original(self, coro, name=name, context=context)
             try:
-                group, batch, forget, entries, append = _last_group
+                group, _, append = _last_group
                 if group() is not self:
-                    group, batch, forget, entries, append = _group_batch(self)
-                ref = _new_ref(task, forget)
-                if ref in entries:  # already registered: see register_one
-                    ref = _new_ref(task)
-                else:
-                    entries[ref] = batch
-                append(ref)
-                batch.size += 1  # type: ignore[union-attr]
+                    group, _, append = _group_batch(self)
+                append(_new_ref(task))
             except Exception as error:
                 internal_error("TaskGroup.create_task", error)
             return task
@@ -681,16 +701,10 @@ def _make_create_task(original: Callable[..., Any]) -> Callable[..., Any]:
     def create_task_any(self: Any, *args: Any, **kwargs: Any) -> Any:
         task = original(self, *args, **kwargs)
         try:
-            group, batch, forget, entries, append = _last_group
+            group, _, append = _last_group
             if group() is not self:
-                group, batch, forget, entries, append = _group_batch(self)
-            ref = _new_ref(task, forget)
-            if ref in entries:
-                ref = _new_ref(task)
-            else:
-                entries[ref] = batch
-            append(ref)
-            batch.size += 1  # type: ignore[union-attr]
+                group, _, append = _group_batch(self)
+            append(_new_ref(task))
         except Exception as error:
             internal_error("TaskGroup.create_task", error)
         return task
@@ -708,8 +722,9 @@ async def _aexit(
             global _last_group
             batch = _groups.get(instance)
             if batch is not None and _last_group[1] is batch:
-                _last_group = (_no_group, None, None, None, None)
+                _last_group = (_no_group, None, None)
             if batch is not None:
+                _provenance.registry.close(batch)
                 members = list(filter(None, map(_call, batch.members)))
                 _settle(batch, members, _IndexOf(batch.members))
                 if _observers.on_batch_finished:

@@ -1,19 +1,20 @@
 """Where each task came from: batches, their members, and the public ``TaskProvenance`` record.
 
-Per-task work is kept to a weak reference and a dict entry; everything else is recorded per batch
-and turned into frozen records only when asked. Nothing here keeps a task or a result alive.
+Per-task work is kept to one weak reference; everything else is recorded per batch and turned into
+frozen records only when asked. Nothing here keeps a task or a result alive.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import itertools
+import operator
 import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable
-from itertools import repeat
 from typing import Any
 
 from asyncwarden._callsite import CallSite
@@ -34,11 +35,13 @@ class Batch:
 
     __slots__ = (
         "__weakref__",
+        "_size",
         "completion_order",
         "consumed_at",
         "consumed_order",
         "done_order",
         "finished",
+        "first_live",
         "id",
         "input_ordered",
         "kind",
@@ -51,7 +54,6 @@ class Batch:
         "pending_positions",
         "reported",
         "site",
-        "size",
         "submitted",
         "thread_id",
     )
@@ -63,7 +65,8 @@ class Batch:
         self.options = options or {}
         self.submitted = time.time()
         self.finished: float | None = None
-        self.size = 0
+        self._size = 0
+        self.first_live = 0  # members before this one are known to be dead (_Registry._sweep)
         self.input_ordered = True
         self.members: list[weakref.ref[asyncio.Future[Any]]] = []
         # position -> (outcome word, type name); filled when the batch is seen to complete.
@@ -87,6 +90,15 @@ class Batch:
             self.loop_id: int | None = id(asyncio.get_running_loop())
         except RuntimeError:
             self.loop_id = None
+
+    @property
+    def size(self) -> int:
+        """Members submitted; a TaskGroup's grows with each ``create_task``, counted when asked."""
+        return len(self.members) if self.kind == "taskgroup" else self._size
+
+    @size.setter
+    def size(self, value: int) -> None:
+        self._size = value
 
     def member(self, position: int) -> asyncio.Future[Any] | None:
         ref = self.members[position] if 0 <= position < len(self.members) else None
@@ -125,107 +137,132 @@ NO_MEMBER: weakref.ref[Any] = weakref.ref(set())
 
 
 class _Registry:
-    """task -> batch, weakly keyed: an entry disappears with its task.
+    """The batches that may still have live members, and task -> batch found when asked.
 
-    Per task this costs one weak reference (shared with ``Batch.members``) and one dict entry:
-    the position within the batch is not stored but found from ``Batch.members`` when asked
-    (``lookup``), which saves two objects per task on the hot path (docs/performance.md).
+    Registering a member costs one weak reference (kept in ``Batch.members``) and nothing else.
+    No table is written per task: an entry per task in one shared dict cost 5 % of a 10,000-task
+    wait or TaskGroup (docs/performance.md). Lookups are rare (``provenance()``, the lifecycle
+    reports), so they pay instead: the first lookup after new members arrived indexes them.
+
+    Batches are dropped once every member has died: each new batch looks at the two oldest,
+    so a finished batch is kept only until the next batches come by (``_sweep``).
     """
 
     def __init__(self) -> None:
-        self.entries: dict[weakref.ref[Any], Batch] = {}
-        # The weakref callback is the dict's own C method: no Python frame runs when a task dies.
-        self._forget = self.entries.pop
-        # batch -> {id(member): first position}, built on the first lookup into the batch.
-        self._positions: weakref.WeakKeyDictionary[Batch, dict[int, int]] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._batches: collections.deque[Batch] = collections.deque()
+        # TaskGroups still open: their members grow after the batch was registered.
+        self._open: set[Batch] = set()
+        self._changes = 0
+        self._lock = threading.Lock()
+        # Guarded by _lock: member reference -> (first batch, first position).
+        self._index: dict[weakref.ref[Any], tuple[Batch, int]] = {}
+        self._indexed: dict[Batch, int] = {}  # batch -> members indexed so far
+        self._indexed_at = 0  # the value of _changes the index has caught up with
+        self._stale = False  # a batch the index holds was dropped: rebuild before use
+
+    # -- registering (hot path: no lock, C calls only) ------------------------------------------
 
     def register(self, batch: Batch, futures: Iterable[asyncio.Future[Any] | None]) -> None:
         """Add ``futures`` as the batch's next members; None marks a position with no future."""
-        setdefault = self.entries.setdefault
-        refs: list[weakref.ref[Any]] = []
-        for future in futures:
-            if future is None:
-                refs.append(NO_MEMBER)
-                continue
-            ref = weakref.ref(future, self._forget)
-            # The first batch a task joined is its origin; a later gather does not rewrite it.
-            refs.append(ref if self._inserted(setdefault, ref, batch) else weakref.ref(future))
-        batch.members.extend(refs)
-
-    def _inserted(self, setdefault: Any, ref: weakref.ref[Any], batch: Batch) -> bool:
-        before = len(self.entries)
-        setdefault(ref, batch)
-        return len(self.entries) > before
+        refs = [NO_MEMBER if f is None else weakref.ref(f) for f in futures]
+        self._add(batch, refs)
 
     def register_all(self, batch: Batch, futures: Iterable[asyncio.Future[Any]]) -> None:
-        """``register`` for a sequence with no gaps: the hot path of gather, kept in C calls."""
-        futures = futures if isinstance(futures, (list, tuple)) else list(futures)
-        entries = self.entries
-        refs = list(map(weakref.ref, futures, repeat(self._forget)))
-        # One C pass that inserts and reads back: the table of a 10,000-task registry is larger
-        # than the CPU's cache, so each pass over it costs a cache miss per task.
-        before = len(entries)
-        owners = list(map(entries.setdefault, refs, repeat(batch)))
-        if len(entries) - before != len(refs):
-            # A task already registered (by an earlier batch, or listed twice in this call:
-            # this is called once per batch) keeps its first entry. A reference whose callback
-            # pops would find no key when the task dies while this batch lives on, and print
-            # "Exception ignored in: <weakref>" KeyError: such a member gets a reference with
-            # no callback.
-            seen: set[int] = set()
-            for i, future in enumerate(futures):
-                if owners[i] is not batch or id(future) in seen:
-                    refs[i] = weakref.ref(future)
-                seen.add(id(future))
-        batch.members.extend(refs)
+        """``register`` for futures with no gaps (gather's children, wait's futures), in C."""
+        self._add(batch, list(map(weakref.ref, futures)))
 
-    def register_one(self, batch: Batch, future: asyncio.Future[Any]) -> None:
-        """``register_all`` for one future (``TaskGroup.create_task``, once per task)."""
-        ref = weakref.ref(future, self._forget)
-        entries = self.entries
-        if ref in entries:
-            ref = weakref.ref(future)  # already registered: see register_all
-        else:
-            entries[ref] = batch
-        batch.members.append(ref)
+    def writer(self, batch: Batch) -> Callable[[weakref.ref[Any]], None]:
+        """For an open TaskGroup: the ``append`` that adds ``weakref.ref(task)`` as a member.
 
-    def writer(
-        self, batch: Batch
-    ) -> tuple[Callable[[Any], Any], dict[weakref.ref[Any], Batch], Callable[[Any], None]]:
-        """What ``register_one`` uses, for a caller that writes it out inline (once per task).
-
-        ``(forget, entries, append)``: the member is ``ref = weakref.ref(future, forget)``; if
-        ``ref in entries`` it is replaced by a reference with no callback (see
-        ``register_all``), else ``entries[ref] = batch``; then ``append(ref)``.
+        Written out inline by ``TaskGroup.create_task``, once per task; ``close`` ends it.
         """
-        return self._forget, self.entries, batch.members.append
+        if batch not in self._open:
+            self._open.add(batch)
+            self._add(batch, [])
+        return batch.members.append
+
+    def close(self, batch: Batch) -> None:
+        """The TaskGroup exited: its members are final."""
+        self._open.discard(batch)
+        self._changes += 1
+
+    def _add(self, batch: Batch, refs: list[weakref.ref[Any]]) -> None:
+        new = not batch.members
+        batch.members.extend(refs)
+        self._changes += 1
+        if new:
+            self._sweep()  # before the new batch joins the queue: it is not looked at yet
+            self._batches.append(batch)
+
+    def _sweep(self) -> None:
+        """Look at the two oldest batches: drop one with no live member, requeue the others."""
+        batches = self._batches
+        for _ in range(2):
+            try:
+                oldest = batches.popleft()
+            except IndexError:
+                return
+            if oldest in self._open or _has_live_member(oldest):
+                batches.append(oldest)
+            elif oldest in self._indexed:
+                self._stale = True
+
+    # -- lookups ------------------------------------------------------------------------------
 
     def lookup(self, future: object) -> tuple[Batch, int] | None:
-        """The batch a task or future first joined, and its position there."""
+        """The batch a task or future first joined, and its first position there."""
         try:
-            batch = self.entries.get(weakref.ref(future))
+            ref = weakref.ref(future)
         except TypeError:  # not weakly referenceable: never one of ours
             return None
-        if batch is None:
-            return None
-        return batch, self.position(batch, future)
-
-    def position(self, batch: Batch, future: object) -> int:
-        """The first position of ``future`` among the batch's members (-1 if not a member)."""
-        index = self._positions.get(batch)
-        found = index.get(id(future)) if index is not None else None
-        if found is None or batch.member(found) is not future:
-            members = batch.members
-            index = {}
-            for i in range(len(members) - 1, -1, -1):  # backwards: the first position wins
-                member = members[i]()
-                if member is not None:
-                    index[id(member)] = i
-            self._positions[batch] = index
-            found = index.get(id(future), -1)
+        with self._lock:
+            if self._stale:
+                self._stale = False
+                self._index, self._indexed, self._indexed_at = {}, {}, self._changes - 1
+            if self._indexed_at != self._changes:
+                self._indexed_at = self._changes
+                self._catch_up(list(self._batches))
+            found = self._index.get(ref)
+            if found is None and self._open:
+                self._catch_up(list(self._open))
+                found = self._index.get(ref)
         return found
+
+    def _catch_up(self, batches: list[Batch]) -> None:
+        index, indexed = self._index, self._indexed
+        for batch in batches:
+            members = batch.members
+            start = indexed.get(batch, 0)
+            indexed[batch] = len(members)
+            for position in range(start, len(members)):
+                ref = members[position]
+                if ref() is None:
+                    continue  # a dead reference may never have been hashed: it cannot be
+                known = index.get(ref)
+                # The first batch a task joined is its origin, whatever order they are indexed in.
+                if known is None or known[0].id > batch.id:
+                    index[ref] = (batch, position)
+
+    def batches(self) -> list[Batch]:
+        """The batches kept now (tests and benchmarks: nothing is kept for dead tasks)."""
+        return list(self._batches)
+
+
+def _has_live_member(batch: Batch) -> bool:
+    members = batch.members
+    start = batch.first_live
+    if start < len(members) and members[start]() is not None:
+        return True
+    if not any(map(_call, members[start:])):
+        return False
+    # Members only ever die: the first live one moves forward, never back.
+    while members[start]() is None:
+        start += 1
+    batch.first_live = start
+    return True
+
+
+_call = operator.methodcaller("__call__")
 
 
 registry = _Registry()
@@ -272,7 +309,7 @@ def provenance(task: object) -> TaskProvenance | None:
     batch, position = found
     outcome, outcome_type = outcome_of(task)  # type: ignore[arg-type]
     returned_in = None
-    if batch.done_order is not None:
+    if batch.kind == "wait" and batch.finished is not None:
         returned_in = "pending" if position in batch.pending_positions else "done"
     get_name = getattr(task, "get_name", None)
     return TaskProvenance(
