@@ -107,6 +107,37 @@ def test_as_completed_members_are_tracked_for_tasks_and_coroutines() -> None:
 
 
 @pytest.mark.usefixtures("guard")
+def test_as_completed_keeps_what_became_of_members_the_program_dropped() -> None:
+    async def main() -> tuple[asyncio.Task[int], list[str]]:
+        kept = asyncio.create_task(_value(0))
+        failing = asyncio.create_task(_fail())
+        cancelled = asyncio.create_task(_value(2, delay=10))
+        cancelled.cancel()
+        seen = []
+        for next_done in asyncio.as_completed([kept, failing, cancelled]):
+            try:
+                await next_done
+                seen.append("ok")
+            except (KeyError, asyncio.CancelledError) as error:
+                seen.append(type(error).__name__)
+        return kept, seen
+
+    kept, seen = asyncio.run(main())
+    gc.collect()  # the failed and the cancelled task are gone; only their records remain
+    assert sorted(seen) == ["CancelledError", "KeyError", "ok"]
+    found = _provenance.registry.lookup(kept)
+    assert found is not None
+    batch, _ = found
+    assert batch.member(1) is None and batch.member(2) is None
+    assert [batch.outcome(p) for p in range(3)] == [
+        ("ok", "int"),
+        ("failed", "KeyError"),
+        ("cancelled", ""),
+    ]
+    assert batch.finished is not None
+
+
+@pytest.mark.usefixtures("guard")
 def test_wait_for_tracks_a_task_it_is_given() -> None:
     async def main() -> asyncio.Task[int]:
         task = asyncio.create_task(_value(5))

@@ -36,7 +36,7 @@ class Batch:
     __slots__ = (
         "__weakref__",
         "_size",
-        "completion_order",
+        "completed",
         "consumed_at",
         "consumed_order",
         "done_order",
@@ -73,7 +73,9 @@ class Batch:
         self.outcomes: dict[int, tuple[str, str]] = {}
         self.done_order: list[int] | None = None
         self.pending_positions: list[int] = []
-        self.completion_order: list[int] = []
+        # as_completed: members in the order they completed (their own weak references): those
+        # that failed, were cancelled or returned a frame, or all of them when telemetry is on.
+        self.completed: list[weakref.ref[Any]] = []
         self.consumed_at: CallSite | None = None
         # Input positions in the order the results first reached a concat/merge/join.
         self.consumed_order: list[int] | None = None
@@ -99,6 +101,16 @@ class Batch:
     @size.setter
     def size(self, value: int) -> None:
         self._size = value
+
+    @property
+    def completion_order(self) -> list[int]:
+        """Input positions of the recorded members (``completed``) in completion order."""
+        if not self.completed:
+            return []
+        # Members are the same reference objects (weakref.ref(f) without a callback is shared).
+        last = len(self.members) - 1
+        first = dict(zip(map(id, reversed(self.members)), range(last, -1, -1), strict=True))
+        return [first.get(id(ref), -1) for ref in self.completed]
 
     def member(self, position: int) -> asyncio.Future[Any] | None:
         ref = self.members[position] if 0 <= position < len(self.members) else None
