@@ -10,7 +10,6 @@ import asyncio
 import collections
 import dataclasses
 import itertools
-import operator
 import threading
 import time
 import weakref
@@ -262,19 +261,13 @@ class _Registry:
 
 def _has_live_member(batch: Batch) -> bool:
     members = batch.members
-    start = batch.first_live
-    if start < len(members) and members[start]() is not None:
-        return True
-    if not any(map(_call, members[start:])):
-        return False
     # Members only ever die: the first live one moves forward, never back.
-    while members[start]() is None:
-        start += 1
-    batch.first_live = start
-    return True
-
-
-_call = operator.methodcaller("__call__")
+    for position in range(batch.first_live, len(members)):
+        if members[position]() is not None:
+            batch.first_live = position
+            return True
+    batch.first_live = len(members)
+    return False
 
 
 registry = _Registry()
