@@ -13,7 +13,7 @@ import pytest
 from asyncwarden import _semconv as sc
 from asyncwarden.dashboard import TraceFileError, _model, build_report, write_report
 from asyncwarden.dashboard._html import embed_json
-from asyncwarden.dashboard._model import build_model
+from asyncwarden.dashboard._model import MAX_ORDER, build_model
 from asyncwarden.dashboard._otlp import read_traces
 from tests.conftest import ROOT, run_python
 from tests.dashboard_traces import TraceBuilder, etl_scenario, finding, write
@@ -87,6 +87,34 @@ def test_without_task_spans_the_consumed_order_comes_from_the_combine_sources(tm
     assert batch["orders"]["consumed"] == [2, 0, 1]
     assert batch["tasks"] == []  # none recorded: the page draws rows from the batch's attributes
     assert model["summary"]["taskSpans"] == 0
+
+
+def _with_sources(trace: TraceBuilder, sources: tuple[str, ...]) -> None:
+    trace.spans[-1]["attributes"].append(
+        {
+            "key": sc.COMBINE_SOURCES,
+            "value": {"arrayValue": {"values": [{"stringValue": s} for s in sources]}},
+        }
+    )
+
+
+def test_runs_of_sources_are_expanded_in_order_and_a_hostile_run_stays_bounded(tmp_path: Path):
+    trace = TraceBuilder()
+    trace.batch(7, "as_completed", 6, 0, 9, completion=[3, 4, 5, 0, 1, 2])
+    trace.spans[-1]["attributes"] = [
+        a for a in trace.spans[-1]["attributes"] if a["key"] != sc.BATCH_CONSUMED_ORDER
+    ]
+    trace.combine("concat", [7], 10, rows_in=(1,) * 6, rows_out=6)
+    _with_sources(trace, ("7:3-5", "7:0-2"))
+    trace.combine("concat", [7], 20, rows_in=(1,), rows_out=1)
+    _with_sources(trace, ("7:0-99999999999", "7:x-y", "7:5-2"))
+    model = build_model(read_traces([write(tmp_path / "t.jsonl", [trace])]))
+    [batch] = model["batches"]
+    assert batch["orders"]["consumed"] == [3, 4, 5, 0, 1, 2]
+    first, hostile = model["combines"]
+    assert first["sources"] == ["7:3", "7:4", "7:5", "7:0", "7:1", "7:2"]
+    assert len(hostile["sources"]) == MAX_ORDER
+    assert hostile["sources"][:2] == ["7:0", "7:1"]
 
 
 def test_deprecated_code_attributes_from_older_writers_still_give_the_location(tmp_path: Path):

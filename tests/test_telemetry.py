@@ -106,6 +106,20 @@ def _wrong_pipeline(tracer: trace.Tracer, n: int = 4) -> pd.DataFrame:
     return asyncio.run(main())
 
 
+def test_combine_sources_give_consecutive_positions_of_a_batch_as_one_run(otel: Telemetry) -> None:
+    async def main() -> pd.DataFrame:
+        first = await asyncio.gather(*(_partition(i) for i in range(4)))
+        second = await asyncio.gather(*(_partition(i) for i in range(2)))
+        # Batch one whole and in order, then batch two's two frames, then batch one's first again.
+        return pd.concat([*first, second[1], second[0], first[0]])
+
+    asyncio.run(main())
+    one, two = (_attrs(s)[sc.BATCH_ID] for s in otel.finished(sc.SPAN_BATCH))
+    combine = _attrs(otel.one(sc.SPAN_COMBINE))
+    assert combine[sc.COMBINE_INPUTS] == 7
+    assert combine[sc.COMBINE_SOURCES] == (f"{one}:0-3", f"{two}:1", f"{two}:0", f"{one}:0")
+
+
 def test_wrong_pipeline_yields_batch_span_concat_span_with_aw101_and_finding_counter(
     otel: Telemetry,
 ) -> None:

@@ -352,15 +352,40 @@ def _task_spans(
 _source_of = operator.attrgetter("sources")
 _batch_id_of = operator.attrgetter("batch.id")
 _position_of = operator.attrgetter("position")
-_label = "{}:{}".format
 
 
-def _source_labels(inputs: Iterable[Any]) -> list[str]:
-    """``"batch_id:position"`` of each task result, in input order, at most CAP (C-level passes)."""
-    sources = list(
-        itertools.islice(itertools.chain.from_iterable(map(_source_of, filter(None, inputs))), CAP)
-    )
-    return list(map(_label, map(_batch_id_of, sources), map(_position_of, sources)))
+def _source_runs(inputs: Iterable[Any]) -> list[str]:
+    """Where each input came from, in input order, as ``"batch_id:position"``.
+
+    Consecutive positions of one batch in ascending order are one run, ``"batch_id:first-last"``
+    (an in-order concat of a whole batch is one string, not one per frame: a span attribute
+    costs the SDK per element). At most CAP runs.
+    """
+    sources = list(itertools.chain.from_iterable(map(_source_of, filter(None, inputs))))
+    if not sources:
+        return []
+    ids = list(map(_batch_id_of, sources))
+    positions = list(map(_position_of, sources))
+    first, last = positions[0], positions[-1]
+    if ids.count(ids[0]) == len(ids) and positions == list(range(first, last + 1)):
+        return [_run(ids[0], first, last)]  # the common case, in C-level passes
+    runs: list[str] = []
+    start = 0
+    for end in range(1, len(sources) + 1):
+        if (
+            end == len(sources)
+            or ids[end] != ids[start]
+            or positions[end] != positions[end - 1] + 1
+        ):
+            runs.append(_run(ids[start], positions[start], positions[end - 1]))
+            if len(runs) == CAP:
+                break
+            start = end
+    return runs
+
+
+def _run(batch_id: int, first: int, last: int) -> str:
+    return f"{batch_id}:{first}" if first == last else f"{batch_id}:{first}-{last}"
 
 
 def _batch_link(batch: Batch) -> Any:
@@ -385,7 +410,7 @@ def combined(
     reportable = [f for f in findings if not _report.is_allowed(f.code)] if findings else []
     batches = list(combination.groups)  # in order of first appearance
     batch_ids = [batch.id for batch in batches[:CAP]]
-    sources = _source_labels(combination.inputs)
+    sources = _source_runs(combination.inputs)
     rows_in = list(combination.rows[:CAP])
     rows_out = combination.rows_out
     site = combination.site

@@ -200,9 +200,24 @@ def _batch_row(batch: _Batch, t0: int, max_tasks: int, max_order: int) -> dict[s
     }
 
 
-def _sources(attributes: dict[str, Any]) -> list[str]:
+def _sources(attributes: dict[str, Any], limit: int = MAX_ORDER) -> list[str]:
+    """``"batch_id:position"`` per input, runs (``"batch_id:first-last"``) expanded; at most
+    ``limit``, so a hostile run such as ``"1:0-999999999"`` costs no more than a short one."""
     sources = attributes.get(sc.COMBINE_SOURCES)
-    return [_text(source) for source in sources] if isinstance(sources, list) else []
+    if not isinstance(sources, list):
+        return []
+    expanded: list[str] = []
+    for source in map(_text, sources):
+        owner, _, span = source.rpartition(":")
+        first, dash, last = span.partition("-")
+        if dash and first.isdigit() and last.isdigit() and int(first) <= int(last):
+            stop = min(int(last) + 1, int(first) + limit - len(expanded))
+            expanded.extend(f"{owner}:{position}" for position in range(int(first), stop))
+        else:
+            expanded.append(source)
+        if len(expanded) >= limit:
+            return expanded[:limit]
+    return expanded
 
 
 def _consumed_from_combines(
@@ -232,7 +247,7 @@ def _combine_row(span: Span, keys: list[str], findings: list[int], t0: int) -> d
         "rowsIn": _ints(rows_in) if isinstance(rows_in, list) else _int(rows_in),
         "rowsOut": _int(a.get(sc.COMBINE_ROWS_OUT)),
         "batches": keys,
-        "sources": _sources(a)[:MAX_ORDER],
+        "sources": _sources(a),
         "start": round((span.start - t0) / 1e6, 3),
         "duration": round((span.end - span.start) / 1e6, 3),
         "findings": findings,
