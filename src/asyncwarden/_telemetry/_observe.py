@@ -354,13 +354,19 @@ _batch_id_of = operator.attrgetter("batch.id")
 _position_of = operator.attrgetter("position")
 
 
-def _source_runs(inputs: Iterable[Any]) -> list[str]:
+def _source_runs(combination: Combination) -> list[str]:
     """Where each input came from, in input order, as ``"batch_id:position"``.
 
     Consecutive positions of one batch in ascending order are one run, ``"batch_id:first-last"``
     (an in-order concat of a whole batch is one string, not one per frame: a span attribute
     costs the SDK per element). At most CAP runs.
     """
+    groups = combination.groups
+    if len(groups) == 1:  # the common case, from the positions the rules already grouped
+        ((batch, order),) = groups.items()
+        if order and order == list(range(order[0], order[-1] + 1)):
+            return [_run(batch.id, order[0], order[-1])]
+    inputs = combination.inputs
     sources = list(itertools.chain.from_iterable(map(_source_of, filter(None, inputs))))
     if not sources:
         return []
@@ -410,7 +416,7 @@ def combined(
     reportable = [f for f in findings if not _report.is_allowed(f.code)] if findings else []
     batches = list(combination.groups)  # in order of first appearance
     batch_ids = [batch.id for batch in batches[:CAP]]
-    sources = _source_runs(combination.inputs)
+    sources = _source_runs(combination)
     rows_in = list(combination.rows[:CAP])
     rows_out = combination.rows_out
     site = combination.site
