@@ -22,7 +22,9 @@ FRAME_TYPES: set[type] = _frames.FRAME_TYPES
 _MAX_LINKS = 200_000  # a bound, so a program that makes frames forever cannot grow this forever
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, and these are made
+# per concat and per task result (0.9 -> 0.2 us each). Treated as immutable all the same.
+@dataclasses.dataclass(slots=True, unsafe_hash=True)
 class Source:
     """One task result that went into a frame."""
 
@@ -30,7 +32,7 @@ class Source:
     position: int
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(slots=True, unsafe_hash=True)
 class Link:
     """What asyncwarden knows about one frame."""
 

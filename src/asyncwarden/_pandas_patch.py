@@ -80,12 +80,13 @@ def _concat_link(
                 duplicated.append(source)
             seen.add(key)
     ranges: tuple[range, ...] = ()
-    if (
+    if not kwargs or (
         not kwargs.get("ignore_index")
         and kwargs.get("keys") is None
         and kwargs.get("axis", 0) in (0, "index")
     ):
-        ranges = _index_ranges(list(itertools.compress(objs, links)))
+        linked = objs if all(links) else list(itertools.compress(objs, links))
+        ranges = _index_ranges(linked)
     return Link(sources, "concat", site, ranges, tuple(duplicated))
 
 

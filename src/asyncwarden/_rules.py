@@ -26,7 +26,9 @@ from asyncwarden._provenance import (
 )
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, and two are made per
+# concat (1.3 us each -> 0.3). Treated as immutable all the same.
+@dataclasses.dataclass(slots=True, unsafe_hash=True)
 class Combination:
     """One concat/merge/join call, as the rules see it: the inputs' lineage, never their data."""
 
@@ -46,7 +48,7 @@ class Combination:
 
     def __post_init__(self) -> None:
         if not self.groups:
-            object.__setattr__(self, "groups", grouped(self.inputs))
+            self.groups = grouped(self.inputs)
 
     def with_rows(self, rows: tuple[int, ...], rows_out: int | None) -> Combination:
         """This combination with the row counts known after the call; the groups are kept."""
