@@ -133,11 +133,15 @@ def route(level: str = "debug") -> Route | None:
     is_configured = getattr(structlog, "is_configured", None)
     if is_configured is not None and is_configured():
         return _to_app_structlog if _structlog_keeps(structlog, level) else None
+    if mode is not LogFormat.JSON:
+        # Only stdlib logging is left: a level it drops needs no walk up the loggers' handlers
+        # (isEnabledFor is cached by logging itself).
+        if not _logger.isEnabledFor(_LEVELS[level]):
+            return None
+        return _to_stdlib if _logger.hasHandlers() else None
     if _logger.hasHandlers():
         return _to_stdlib if _logger.isEnabledFor(_LEVELS[level]) else None
-    if mode is LogFormat.JSON:
-        return _to_private_json
-    return None
+    return _to_private_json
 
 
 def emit(level: str, event: str, fields: dict[str, Any]) -> None:

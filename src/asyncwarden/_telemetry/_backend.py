@@ -67,10 +67,13 @@ def _is_configured(provider: Any, placeholders: tuple[str, ...]) -> bool:
 
 def app_tracer_provider() -> Any:
     """The application's global TracerProvider if it set a real one, else None."""
-    if "opentelemetry.trace" not in sys.modules and "OTEL_PYTHON_TRACER_PROVIDER" not in os.environ:
-        return None
-    from opentelemetry import trace
-
+    # The module from sys.modules, not a from-import: that runs importlib's _handle_fromlist in
+    # Python on every call, and this is asked per batch and per concat/merge/join.
+    trace: Any = sys.modules.get("opentelemetry.trace")
+    if trace is None:
+        if "OTEL_PYTHON_TRACER_PROVIDER" not in os.environ:
+            return None
+        from opentelemetry import trace
     provider = trace.get_tracer_provider()
     if _is_configured(provider, ("ProxyTracerProvider", "NoOpTracerProvider")):
         return provider
@@ -79,13 +82,11 @@ def app_tracer_provider() -> Any:
 
 def app_meter_provider() -> Any:
     """The application's global MeterProvider if it set a real one, else None."""
-    if (
-        "opentelemetry.metrics" not in sys.modules
-        and "OTEL_PYTHON_METER_PROVIDER" not in os.environ
-    ):
-        return None
-    from opentelemetry import metrics
-
+    metrics: Any = sys.modules.get("opentelemetry.metrics")
+    if metrics is None:
+        if "OTEL_PYTHON_METER_PROVIDER" not in os.environ:
+            return None
+        from opentelemetry import metrics
     provider = metrics.get_meter_provider()
     if _is_configured(provider, ("_ProxyMeterProvider", "NoOpMeterProvider")):
         return provider
