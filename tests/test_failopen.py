@@ -171,7 +171,7 @@ FAULTS: list[Fault] = [
         "registry.register*",
         lambda mp: [
             mp.setattr(_provenance.registry, name, boom)
-            for name in ("register", "register_all", "register_one", "writer")
+            for name in ("register", "register_all", "writer")
             if hasattr(_provenance.registry, name)
         ],
         asyncio_main,
