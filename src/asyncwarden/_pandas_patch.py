@@ -180,8 +180,9 @@ def _concat(
                 # has a RangeIndex its bounds, already read, give them without a call per frame.
                 ranges = record.index_ranges
                 rows = map(len, ranges if len(ranges) == len(values) else values)
-                done = combination.with_rows(tuple(rows), len(result))
-                _observers.combined(done, start, time.time(), findings, result)
+                # Filled in on the combination itself: the rules have run, nothing else holds it.
+                combination.rows, combination.rows_out = tuple(rows), len(result)
+                _observers.combined(combination, start, time.time(), findings, result)
         except Exception as error:
             internal_error("pandas.concat result", error)
     for finding in findings:

@@ -364,12 +364,18 @@ RULES: dict[str, Rule] = {
 
 
 _CHECKS = tuple(rule.check for rule in RULES.values() if rule.check is not None)
+# AW102 looks at merge and join only, AW201 at concat only: a concat runs two checks, not three.
+_CHECKS_FOR = {
+    "concat": tuple(c for c in _CHECKS if c is not check_merge_fanout),
+    "merge": tuple(c for c in _CHECKS if c is not check_incomplete_batch),
+    "join": tuple(c for c in _CHECKS if c is not check_incomplete_batch),
+}
 
 
 def check_combination(combination: Combination) -> list[Finding]:
     """Run every combination rule; return the findings in catalog order."""
     findings: list[Finding] = []
-    for check in _CHECKS:
+    for check in _CHECKS_FOR.get(combination.operation, _CHECKS):
         found = check(combination)
         if found:
             findings.extend(found)
