@@ -228,6 +228,42 @@ def test_an_open_task_group_whose_first_members_died_keeps_its_later_members() -
 
 
 @pytest.mark.usefixtures("guard")
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="TaskGroup is 3.11+")
+@pytest.mark.parametrize("exit_", ["raised", "normal"])
+def test_task_group_exit_records_failed_and_cancelled_members_the_program_dropped(
+    exit_: str,
+) -> None:
+    async def main(raised: list[str]) -> asyncio.Task[int]:
+        # The program holds its tasks through the group's exit (what is recorded is read then)
+        # and drops all but the first afterwards.
+        tasks = []
+        try:
+            async with asyncio.TaskGroup() as group:  # type: ignore[attr-defined]
+                tasks.append(group.create_task(_value(0)))
+                if exit_ == "raised":
+                    tasks.append(group.create_task(_fail()))  # the group cancels the third
+                    tasks.append(group.create_task(_value(2, delay=10)))
+                else:
+                    tasks.append(group.create_task(_value(1)))
+                    tasks.append(group.create_task(_value(2, delay=10)))
+                    tasks[-1].cancel()  # a cancellation is not an error: a normal exit
+        except BaseException as error:  # an ExceptionGroup (a builtin only on 3.11+)
+            raised.append(type(error).__name__)  # not the error: its traceback holds the tasks
+        return tasks[0]
+
+    raised: list[str] = []
+    kept = asyncio.run(main(raised))
+    assert raised == (["ExceptionGroup"] if exit_ == "raised" else [])
+    gc.collect()  # only the first member is still alive: the others' outcomes are records
+    found = _provenance.registry.lookup(kept)
+    assert found is not None
+    batch, _ = found
+    assert batch.member(1) is None and batch.member(2) is None
+    second = ("failed", "KeyError") if exit_ == "raised" else ("ok", "")  # types kept: failures
+    assert [batch.outcome(p) for p in range(3)] == [("ok", "int"), second, ("cancelled", "")]
+
+
+@pytest.mark.usefixtures("guard")
 def test_the_first_batch_a_task_joined_stays_its_origin_whatever_was_looked_up_between() -> None:
     async def main() -> tuple[object, object, object]:
         tasks = [asyncio.ensure_future(_value(i)) for i in range(2)]
