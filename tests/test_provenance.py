@@ -264,6 +264,24 @@ def test_task_group_exit_records_failed_and_cancelled_members_the_program_droppe
 
 
 @pytest.mark.usefixtures("guard")
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="TaskGroup is 3.11+")
+def test_a_task_group_that_never_exits_is_dropped_once_the_group_is_gone() -> None:
+    async def main() -> None:
+        group = asyncio.TaskGroup()  # type: ignore[attr-defined]
+        await group.__aenter__()  # entered, never exited
+        await group.create_task(_value(1))
+        kinds = {b.kind for b in _provenance.registry.batches()}
+        assert "taskgroup" in kinds
+        del group
+        gc.collect()
+        for _ in range(5):  # new batches, each looking at the oldest
+            await asyncio.gather(_value(0))
+
+    asyncio.run(main())
+    assert "taskgroup" not in {b.kind for b in _provenance.registry.batches()}
+
+
+@pytest.mark.usefixtures("guard")
 def test_the_first_batch_a_task_joined_stays_its_origin_whatever_was_looked_up_between() -> None:
     async def main() -> tuple[object, object, object]:
         tasks = [asyncio.ensure_future(_value(i)) for i in range(2)]

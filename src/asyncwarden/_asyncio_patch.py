@@ -689,11 +689,11 @@ def _group_batch(group: Any) -> tuple[Callable[[], Any], Batch | None, Any]:
     batch = _groups.get(group)
     if batch is None:
         batch = _groups[group] = Batch("taskgroup", capture(2))
-        append = _provenance.registry.writer(batch)
+        append = _provenance.registry.writer(batch, group)
         if _observers.on_batch_started:
             _observers.batch_started(batch)
     else:
-        append = _provenance.registry.writer(batch)
+        append = _provenance.registry.writer(batch, group)
     _last_group = (weakref.ref(group), batch, append)
     return _last_group
 

@@ -161,8 +161,9 @@ class _Registry:
 
     def __init__(self) -> None:
         self._batches: collections.deque[Batch] = collections.deque()
-        # TaskGroups still open: their members grow after the batch was registered.
-        self._open: set[Batch] = set()
+        # TaskGroups still open (batch -> the group, weakly): their members grow after the
+        # batch was registered. A group that died without exiting counts as closed.
+        self._open: dict[Batch, weakref.ref[Any]] = {}
         self._changes = 0
         self._lock = threading.Lock()
         # Guarded by _lock: member reference -> (first batch, first position).
@@ -182,19 +183,19 @@ class _Registry:
         """``register`` for futures with no gaps (gather's children, wait's futures), in C."""
         self._add(batch, list(map(weakref.ref, futures)))
 
-    def writer(self, batch: Batch) -> Callable[[weakref.ref[Any]], None]:
+    def writer(self, batch: Batch, group: object) -> Callable[[weakref.ref[Any]], None]:
         """For an open TaskGroup: the ``append`` that adds ``weakref.ref(task)`` as a member.
 
         Written out inline by ``TaskGroup.create_task``, once per task; ``close`` ends it.
         """
         if batch not in self._open:
-            self._open.add(batch)
+            self._open[batch] = weakref.ref(group)
             self._add(batch, [])
         return batch.members.append
 
     def close(self, batch: Batch) -> None:
         """The TaskGroup exited: its members are final."""
-        self._open.discard(batch)
+        self._open.pop(batch, None)
         self._changes += 1
 
     def _add(self, batch: Batch, refs: list[weakref.ref[Any]]) -> None:
@@ -213,7 +214,11 @@ class _Registry:
                 oldest = batches.popleft()
             except IndexError:
                 return
-            if oldest in self._open or _has_live_member(oldest):
+            group = self._open.get(oldest)
+            if group is not None and group() is None:
+                self._open.pop(oldest, None)  # the group died without exiting
+                group = None
+            if group is not None or _has_live_member(oldest):
                 batches.append(oldest)
             elif oldest in self._indexed:
                 self._stale = True
