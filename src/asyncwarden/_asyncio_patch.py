@@ -687,13 +687,12 @@ _last_group: tuple[Callable[[], Any], Batch | None, Any] = (_no_group, None, Non
 def _group_batch(group: Any) -> tuple[Callable[[], Any], Batch | None, Any]:
     global _last_group
     batch = _groups.get(group)
+    started = batch is None
     if batch is None:
         batch = _groups[group] = Batch("taskgroup", capture(2))
-        append = _provenance.registry.writer(batch, group)
-        if _observers.on_batch_started:
-            _observers.batch_started(batch)
-    else:
-        append = _provenance.registry.writer(batch, group)
+    append = _provenance.registry.writer(batch, group)
+    if started and _observers.on_batch_started:
+        _observers.batch_started(batch)
     _last_group = (weakref.ref(group), batch, append)
     return _last_group
 
@@ -757,7 +756,7 @@ async def _aexit(
             if batch is not None:
                 _provenance.registry.close(batch)
                 members = _alive(batch.members)
-                _settle(batch, members, _IndexOf(batch.members), not exited_normally)
+                _settle(batch, members, _IndexOf(batch), not exited_normally)
                 if _observers.on_batch_finished:
                     _observers.batch_finished(batch)
         except Exception as error:
@@ -773,15 +772,14 @@ def _alive(refs: list[weakref.ref[Any]]) -> list[Any]:
 class _IndexOf:
     """Position of a member, found only when asked (when a member failed or returned a frame)."""
 
-    def __init__(self, members: list[weakref.ref[Any]]) -> None:
-        self._members = members
+    def __init__(self, batch: Batch) -> None:
+        self._batch = batch
         self._positions: dict[int, int] | None = None
 
     def __call__(self, future: Any) -> int:
         if self._positions is None:
-            members = [ref() for ref in self._members]
-            self._positions = {id(f): i for i, f in enumerate(members) if f is not None}
-        return self._positions.get(id(future), -1)
+            self._positions = self._batch.first_positions()
+        return self._positions.get(id(_new_ref(future)), -1)
 
 
 def install() -> None:

@@ -101,14 +101,21 @@ class Batch:
     def size(self, value: int) -> None:
         self._size = value
 
+    def first_positions(self) -> dict[int, int]:
+        """id(member reference) -> the member's first position.
+
+        A future has one reference object (``weakref.ref(f)`` without a callback is shared, and
+        ``members`` keeps it alive), so ``id(weakref.ref(future))`` finds a live member here.
+        """
+        last = len(self.members) - 1
+        return dict(zip(map(id, reversed(self.members)), range(last, -1, -1), strict=True))
+
     @property
     def completion_order(self) -> list[int]:
         """Input positions of the recorded members (``completed``) in completion order."""
         if not self.completed:
             return []
-        # Members are the same reference objects (weakref.ref(f) without a callback is shared).
-        last = len(self.members) - 1
-        first = dict(zip(map(id, reversed(self.members)), range(last, -1, -1), strict=True))
+        first = self.first_positions()
         return [first.get(id(ref), -1) for ref in self.completed]
 
     def member(self, position: int) -> asyncio.Future[Any] | None:
