@@ -372,9 +372,6 @@ def _source_runs(combination: Combination) -> list[str]:
         return []
     ids = list(map(_batch_id_of, sources))
     positions = list(map(_position_of, sources))
-    first, last = positions[0], positions[-1]
-    if ids.count(ids[0]) == len(ids) and positions == list(range(first, last + 1)):
-        return [_run(ids[0], first, last)]  # the common case, in C-level passes
     runs: list[str] = []
     start = 0
     for end in range(1, len(sources) + 1):
