@@ -139,17 +139,13 @@ def retained_after_batches(counts: tuple[int, ...], size: int) -> dict[str, Any]
             done = count
             retained[str(count)] = _traced() - before
         retained["registry_batches"] = len(_provenance.registry.batches())
-        retained["registry_live_tasks"] = _live_members(_provenance.registry.batches())
+        retained["registry_live_tasks"] = _provenance.registry.live_tasks()
         retained["frame_links"] = len(_lineage._links)
         retained["live_batches"] = sum(type(o) is _provenance.Batch for o in gc.get_objects())
     finally:
         tracemalloc.stop()
         asyncwarden.uninstall()
     return retained
-
-
-def _live_members(batches: list[Any]) -> int:
-    return sum(ref() is not None for batch in batches for ref in batch.members)
 
 
 def _rss() -> int:

@@ -273,9 +273,8 @@ def test_a_million_tasks_in_four_threads_keep_their_own_provenance_and_memory_is
 
     # The registry holds no task; the dead batches still queued (how many depends on how the
     # threads interleaved) are dropped as new batches come.
-    kept = _provenance.registry.batches()
-    assert not any(ref() for batch in kept for ref in batch.members)
-    asyncio.run(_gathers(len(kept) + 2))
+    assert _provenance.registry.live_tasks() == 0
+    asyncio.run(_gathers(len(_provenance.registry.batches()) + 2))
     assert len(_provenance.registry.batches()) <= 2, len(_provenance.registry.batches())
     assert len(_lineage._links) <= links_before + THREADS  # at most the last frame per loop
     # Memory blocks still allocated after the run: a constant, not one (or more) per task.

@@ -173,10 +173,6 @@ def test_provenance_is_none_for_a_task_never_seen_in_a_batch() -> None:
     assert asyncwarden.provenance(object()) is None
 
 
-def _live_members() -> int:
-    return sum(ref() is not None for b in _provenance.registry.batches() for ref in b.members)
-
-
 @pytest.mark.usefixtures("guard")
 def test_registry_keeps_no_task_alive() -> None:
     async def main() -> weakref.ref[asyncio.Future[list[int]]]:
@@ -187,7 +183,7 @@ def test_registry_keeps_no_task_alive() -> None:
     first = asyncio.run(main())
     gc.collect()
     assert first() is None
-    assert _live_members() == 0
+    assert _provenance.registry.live_tasks() == 0
 
 
 @pytest.mark.usefixtures("guard")

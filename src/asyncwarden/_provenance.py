@@ -270,6 +270,10 @@ class _Registry:
         """The batches kept now (tests and benchmarks: nothing is kept for dead tasks)."""
         return list(self._batches)
 
+    def live_tasks(self) -> int:
+        """Members of the kept batches still alive (tests and benchmarks: none keeps a task)."""
+        return sum(ref() is not None for batch in self.batches() for ref in batch.members)
+
 
 def _has_live_member(batch: Batch) -> bool:
     members = batch.members
