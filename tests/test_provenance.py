@@ -187,6 +187,44 @@ def test_registry_keeps_no_task_alive() -> None:
 
 
 @pytest.mark.usefixtures("guard")
+def test_a_lookup_in_another_thread_while_a_batch_is_queued_cannot_hide_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Another thread looks up while this one is queueing its new batch (the moment of the
+    # sweep). The lookup must not leave the index believing it is up to date without the batch:
+    # the program's next lookup of its own tasks would find nothing (seen under load, 4 threads).
+    registry = _provenance.registry
+    original_sweep = registry._sweep
+    in_sweep, lookup_done = threading.Event(), threading.Event()
+
+    def sweep_with_a_lookup_between() -> None:
+        if not in_sweep.is_set():
+            in_sweep.set()
+            # Fixed code holds the registry's lock here, so the other lookup waits for it and
+            # this wait runs out; without the lock the lookup lands right in this window.
+            lookup_done.wait(timeout=1)
+        original_sweep()
+
+    def look_up_something_else() -> None:
+        in_sweep.wait()
+        registry.lookup(threading.Event())  # any object that is no member
+        lookup_done.set()
+
+    monkeypatch.setattr(registry, "_sweep", sweep_with_a_lookup_between)
+    other = threading.Thread(target=look_up_something_else)
+    other.start()
+
+    async def main() -> list[asyncio.Task[int]]:
+        tasks = [asyncio.ensure_future(_value(i)) for i in range(3)]
+        await asyncio.gather(*tasks)
+        return tasks
+
+    tasks = asyncio.run(main())
+    other.join()
+    assert [r.position if r else None for r in map(asyncwarden.provenance, tasks)] == [0, 1, 2]
+
+
+@pytest.mark.usefixtures("guard")
 def test_finished_batches_are_dropped_as_new_ones_come_and_live_ones_are_kept() -> None:
     async def main() -> list[asyncio.Task[int]]:
         kept = [asyncio.ensure_future(_value(i)) for i in range(3)]

@@ -208,10 +208,15 @@ class _Registry:
     def _add(self, batch: Batch, refs: list[weakref.ref[Any]]) -> None:
         new = not batch.members
         batch.members.extend(refs)
-        self._changes += 1
         if new:
-            self._sweep()  # before the new batch joins the queue: it is not looked at yet
-            self._batches.append(batch)
+            # Under the lock (once per batch, not per task): a lookup in another thread must
+            # never see the queue with a live batch popped by the sweep and not yet put back.
+            with self._lock:
+                self._sweep()  # before the new batch joins the queue: it is not looked at yet
+                self._batches.append(batch)
+        # Counted only once the members can be found: a lookup that read the new count before
+        # the batch was queued would index without it and, the count unchanged, never look again.
+        self._changes += 1
 
     def _sweep(self) -> None:
         """Look at the two oldest batches: drop one with no live member, requeue the others."""
