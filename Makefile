@@ -9,12 +9,13 @@ STAMP := $(VENV)/.installed
 # while the main pytest run goes on.
 OTHER_PYTHONS := --compat-only --python 3.10 --python 3.13
 
-.PHONY: demo test test-all-pythons lint typecheck clean
+.PHONY: demo test test-all-pythons lint typecheck constraints clean
 
-$(STAMP): pyproject.toml
+# constraints.txt holds the exact versions (scripts/refresh-constraints writes it: make constraints).
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -35,6 +36,10 @@ test: $(STAMP)
 # The whole suite on every Python 3.10-3.13 found (pyenv or PATH), each in its own .venv-py3XX.
 test-all-pythons: $(STAMP)
 	$(BIN)/python scripts/test-all-pythons
+
+# Newest versions the dev extra allows, on every Python 3.10-3.13 found; commit the result.
+constraints:
+	$(PYTHON) scripts/refresh-constraints
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests examples benchmarks

@@ -144,7 +144,11 @@ def list_classes(out: str, modules: list[str]) -> int:
     classes: dict[str, int] = {}
     missing: list[str] = []
     for name in modules:
-        if importlib.util.find_spec(name) is None:
+        try:
+            found = importlib.util.find_spec(name)
+        except ModuleNotFoundError:  # the parent package is missing too (Debian's python3)
+            found = None
+        if found is None:
             missing.append(name)
             continue
         for test in _flatten(loader.loadTestsFromName(name)):

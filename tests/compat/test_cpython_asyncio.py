@@ -182,7 +182,13 @@ def test_cpython_asyncio_suite_has_the_same_outcome_with_the_guard_on(tmp_path: 
         timeout=120,
     )
     found = json.loads(listing.read_text())
-    assert "test.test_asyncio.test_tasks" not in found["missing"]
+    if "test.test_asyncio.test_tasks" in found["missing"]:
+        # Debian ships CPython's tests apart (scripts/system-deps installs them for its python3).
+        version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+        pytest.skip(
+            f"CPython's test suite is not installed for {sys.executable} "
+            f"(Debian: libpython{version}-testsuite)"
+        )
     assert sum(found["classes"].values()) > 500, "CPython's asyncio tests were not found"
     shards = _deal(found["classes"], SHARDS)
 
