@@ -14,6 +14,16 @@ from asyncwarden import _failopen, _lineage, _provenance, _report
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--corpus-runs",
+        type=int,
+        default=None,
+        help="runs of each corpus program per mode (tests/e2e/test_corpus.py); default 5 strict "
+        "runs of each correct program, 1 of each hazard, 1 warn run",
+    )
+
+
 @pytest.fixture
 def guard() -> Iterator[None]:
     """The guard on in warn mode for one test, everything recorded forgotten afterwards."""
