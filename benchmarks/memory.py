@@ -73,7 +73,7 @@ async def _drain(iterator: Any) -> None:
 def live_per_task(n: int, repeats: int) -> dict[str, dict[str, float]]:
     """Per kind: bytes per live task unguarded, guarded, and the guard's share."""
     import asyncwarden
-    from asyncwarden import _provenance
+    from asyncwarden._tracking import _provenance
 
     kinds = [k for k in LIVE_KINDS if k != "taskgroup" or sys.version_info >= (3, 11)]
     results: dict[str, dict[str, float]] = {}
@@ -125,7 +125,7 @@ async def _finished_batches(batches: int, size: int) -> None:
 def retained_after_batches(counts: tuple[int, ...], size: int) -> dict[str, Any]:
     """Bytes still held by the guard after finished batches (tasks and results dropped)."""
     import asyncwarden
-    from asyncwarden import _lineage, _provenance
+    from asyncwarden._tracking import _lineage, _provenance
 
     asyncwarden.install("warn")
     tracemalloc.start()
@@ -171,7 +171,7 @@ async def _many(total: int, per_batch: int, checkpoints: list[int]) -> list[tupl
 def long_run(total: int, per_batch: int, guarded: bool) -> dict[str, Any]:
     """RSS at checkpoints while ``total`` tasks run in gathers of ``per_batch``."""
     import asyncwarden
-    from asyncwarden import _provenance
+    from asyncwarden._tracking import _provenance
 
     if guarded:
         asyncwarden.install("warn")

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 import asyncwarden
-from asyncwarden import _failopen, _lineage, _provenance, _report
+from asyncwarden import _failopen
+from asyncwarden._findings import _delivery
+from asyncwarden._tracking import _lineage, _provenance
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,7 +44,7 @@ def strict_guard() -> Iterator[None]:
 def _reset() -> None:
     _provenance.reset()
     _lineage.reset()
-    _report.forget_shown()
+    _delivery.forget_shown()
     _failopen.reset()
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from asyncwarden import _semconv as sc
+from asyncwarden._sinks import _semconv as sc
 
 _ids = itertools.count(1)
 T0 = 1_750_000_000_000_000_000  # ns

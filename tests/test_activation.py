@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import asyncwarden
-from asyncwarden._patching import is_patched
+from asyncwarden._patches._wrapping import is_patched
 from tests.conftest import run_python
 
 ENTRY_POINTS = ("gather", "wait", "as_completed", "wait_for")

@@ -29,7 +29,9 @@ import pandas as pd
 import pytest
 
 import asyncwarden
-from asyncwarden import _config, _lineage, _provenance, _report
+from asyncwarden import _config
+from asyncwarden._findings import _delivery
+from asyncwarden._tracking import _lineage, _provenance
 
 PY_3_11_PLUS = sys.version_info >= (3, 11)
 PY_3_12_PLUS = sys.version_info >= (3, 12)
@@ -276,7 +278,7 @@ def same_with_and_without_guard(call: Callable[[], Any]) -> tuple[object, list[o
     finally:
         _provenance.reset()
         _lineage.reset()
-        _report.forget_shown()
+        _delivery.forget_shown()
     assert guarded == plain
     return plain
 

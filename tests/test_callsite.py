@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from asyncwarden import _callsite
+from asyncwarden._tracking import _callsite
 
 
 def test_a_call_site_is_decoded_once_per_line() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from asyncwarden import _semconv as sc
+from asyncwarden._sinks import _semconv as sc
 from asyncwarden.dashboard import TraceFileError, _model, build_report, write_report
 from asyncwarden.dashboard._html import embed_json
 from asyncwarden.dashboard._model import MAX_ORDER, build_model

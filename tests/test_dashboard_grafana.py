@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from asyncwarden import _semconv as sc
+from asyncwarden._sinks import _semconv as sc
 from tests.conftest import ROOT
 from tests.e2e.browser import require
 from tests.e2e.prometheus_bridge import label_name, prometheus_name

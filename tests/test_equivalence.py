@@ -36,7 +36,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import asyncwarden
-from asyncwarden import _compat, _failopen, _lineage, _provenance, _report
+from asyncwarden import _compat, _failopen
+from asyncwarden._findings import _delivery
+from asyncwarden._tracking import _lineage, _provenance
 
 PY_3_11_PLUS = sys.version_info >= (3, 11)
 PY_3_13_PLUS = sys.version_info >= (3, 13)
@@ -541,7 +543,7 @@ def assert_same_under_guard(program: Node) -> Outcome:
     finally:
         _provenance.reset()
         _lineage.reset()
-        _report.forget_shown()
+        _delivery.forget_shown()
     assert guarded == plain
     # Equal outcomes reached by failing open would hide a bug: the guard must not step aside.
     assert "internal error" not in stderr.getvalue()

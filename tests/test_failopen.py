@@ -22,18 +22,12 @@ import pandas as pd
 import pytest
 
 import asyncwarden
-from asyncwarden import (
-    _asyncio_patch,
-    _callsite,
-    _failopen,
-    _lifecycle,
-    _lineage,
-    _observers,
-    _provenance,
-    _report,
-    _rules,
-)
-from asyncwarden._findings import Finding
+from asyncwarden import _failopen, _observers
+from asyncwarden._findings import _delivery
+from asyncwarden._findings._finding import Finding
+from asyncwarden._patches import _asyncio
+from asyncwarden._rules import _catalog, _lifecycle
+from asyncwarden._tracking import _callsite, _lineage, _provenance
 from tests.conftest import run_python
 
 PY_3_11_PLUS = sys.version_info >= (3, 11)
@@ -166,7 +160,7 @@ COMPLETION_PLACES = {"gather completion", "wait result", "as_completed completio
 
 FAULTS: list[Fault] = [
     ("Batch.__init__", _raise(_provenance.Batch, "__init__"), asyncio_main, BATCH_PLACES),
-    ("capture (asyncio)", _raise(_asyncio_patch, "capture"), asyncio_main, BATCH_PLACES),
+    ("capture (asyncio)", _raise(_asyncio, "capture"), asyncio_main, BATCH_PLACES),
     (
         "registry.register*",
         lambda mp: [
@@ -206,7 +200,7 @@ FAULTS: list[Fault] = [
     ),
     (
         "lifecycle wait() pending hook",
-        lambda mp: mp.setattr(_asyncio_patch, "_pending_hooks", [boom]),
+        lambda mp: mp.setattr(_asyncio, "_pending_hooks", [boom]),
         asyncio_main,
         {"wait result"},
     ),
@@ -232,8 +226,8 @@ FAULTS: list[Fault] = [
         {"pandas.concat", "pandas merge"},
     ),
     (
-        "_rules.check_combination",
-        _raise(_rules, "check_combination"),
+        "_catalog.check_combination",
+        _raise(_catalog, "check_combination"),
         pandas_main,
         {"pandas.concat", "pandas merge result"},
     ),
@@ -245,9 +239,9 @@ FAULTS: list[Fault] = [
         pandas_main,
         {"observer combined"},
     ),
-    ("sink", _append(_report, "sinks", failing_sink), pandas_main, {"sink failing_sink"}),
+    ("sink", _append(_delivery, "sinks", failing_sink), pandas_main, {"sink failing_sink"}),
     ("Finding.render", _raise(Finding, "render"), pandas_main, {"render"}),
-    ("report bookkeeping", _raise(_report, "_first_time"), pandas_main, {"report"}),
+    ("report bookkeeping", _raise(_delivery, "_first_time"), pandas_main, {"report"}),
 ]
 
 
@@ -255,11 +249,11 @@ FAULTS: list[Fault] = [
 def fresh() -> Any:
     """Nothing reported yet, nothing remembered from another test."""
     _failopen.reset()
-    _report.forget_shown()
+    _delivery.forget_shown()
     yield
     _provenance.reset()
     _lineage.reset()
-    _report.forget_shown()
+    _delivery.forget_shown()
     _failopen.reset()
 
 
@@ -363,33 +357,33 @@ def boom(*args, **kwargs):
     raise RuntimeError("injected fault")
 
 if "batch" in faults:
-    from asyncwarden import _provenance
+    from asyncwarden._tracking import _provenance
     _provenance.Batch.__init__ = boom
 if "link_task_result" in faults:
-    from asyncwarden import _lineage
+    from asyncwarden._tracking import _lineage
     _lineage.link_task_result = boom
 if "lineage_get" in faults:
-    from asyncwarden import _lineage
+    from asyncwarden._tracking import _lineage
     _lineage.get = boom
     _lineage.get_many = boom
 if "check_combination" in faults:
-    from asyncwarden import _rules
-    _rules.check_combination = boom
+    from asyncwarden._rules import _catalog
+    _catalog.check_combination = boom
 if "render" in faults:
-    from asyncwarden._findings import Finding
+    from asyncwarden._findings._finding import Finding
     Finding.render = boom
 if "sink" in faults:
-    from asyncwarden import _report
+    from asyncwarden._findings import _delivery
     def failing_sink(finding):
         raise RuntimeError("injected fault")
-    _report.sinks.append(failing_sink)
+    _delivery.sinks.append(failing_sink)
 if "observers" in faults:
     from asyncwarden import _observers
     _observers.on_batch_started.append(boom)
     _observers.on_batch_finished.append(boom)
     _observers.on_combined.append(boom)
 if "lifecycle" in faults:
-    from asyncwarden import _lifecycle
+    from asyncwarden._rules import _lifecycle
     _lifecycle.check_pending = boom
 """
 

@@ -14,8 +14,10 @@ from typing import Any
 import pytest
 
 import asyncwarden
-from asyncwarden import _abandoned, _compat, _lifecycle, _patching
-from asyncwarden import _lifecycle_report as delivery
+from asyncwarden import _compat
+from asyncwarden._findings import _held as delivery
+from asyncwarden._patches import _wrapping
+from asyncwarden._rules import _abandoned, _lifecycle
 from asyncwarden.exceptions import (
     AsyncWardenWarning,
     CancelledNotAwaitedWarning,
@@ -406,7 +408,7 @@ def test_uninstall_restores_every_original_shutdown_hook() -> None:
     with asyncwarden.guarded("warn"):
         assert runners._cancel_all_tasks is not before[0]
         assert "close" in vars(uvloop.Loop)
-        assert _patching.is_patched()
+        assert _wrapping.is_patched()
     after = (
         runners._cancel_all_tasks,
         vars(base_events.BaseEventLoop)["close"],
@@ -436,9 +438,9 @@ def test_telemetry_gets_the_pending_count_once_per_shutdown(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     counts: list[int] = []
-    fake = types.ModuleType("asyncwarden._telemetry")
+    fake = types.ModuleType("asyncwarden._sinks._telemetry")
     fake.record_pending_at_shutdown = counts.append  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "asyncwarden._telemetry", fake)
+    monkeypatch.setitem(sys.modules, "asyncwarden._sinks._telemetry", fake)
 
     async def main(leave: int) -> None:
         for _ in range(leave):

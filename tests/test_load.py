@@ -32,8 +32,9 @@ import pandas as pd
 import pytest
 
 import asyncwarden
-from asyncwarden import _lineage, _provenance, _report
-from asyncwarden._findings import Finding
+from asyncwarden._findings import _delivery
+from asyncwarden._findings._finding import Finding
+from asyncwarden._tracking import _lineage, _provenance
 
 FULL = os.environ.get("ASYNCWARDEN_LOAD", "").lower() == "full"
 THREADS = 4
@@ -221,14 +222,14 @@ def guard(monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setattr(logging.getLogger("asyncwarden"), "disabled", True)
     with asyncwarden.guarded("warn"), warnings.catch_warnings():
         warnings.simplefilter("ignore", asyncwarden.AsyncWardenWarning)
-        _report.sinks.append(check_finding)
+        _delivery.sinks.append(check_finding)
         try:
             yield
         finally:
-            _report.sinks.remove(check_finding)
+            _delivery.sinks.remove(check_finding)
     _provenance.reset()
     _lineage.reset()
-    _report.forget_shown()
+    _delivery.forget_shown()
 
 
 async def _gathers(count: int) -> None:

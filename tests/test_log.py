@@ -16,9 +16,9 @@ import structlog
 from structlog.testing import capture_logs
 
 import asyncwarden
-from asyncwarden import _log, _telemetry
-from asyncwarden import _semconv as sc
 from asyncwarden._config import LogFormat
+from asyncwarden._sinks import _log, _telemetry
+from asyncwarden._sinks import _semconv as sc
 from tests.conftest import _reset
 
 

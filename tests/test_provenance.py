@@ -9,7 +9,7 @@ import weakref
 import pytest
 
 import asyncwarden
-from asyncwarden import _provenance
+from asyncwarden._tracking import _provenance
 
 
 async def _value(x: int, delay: float = 0) -> int:

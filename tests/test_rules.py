@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from asyncwarden import _callsite, _rules
-from asyncwarden._lineage import Link, Source
-from asyncwarden._provenance import NO_MEMBER, Batch
+from asyncwarden._rules import _catalog
+from asyncwarden._tracking import _callsite
+from asyncwarden._tracking._lineage import Link, Source
+from asyncwarden._tracking._provenance import NO_MEMBER, Batch
 
 SITE = _callsite.CallSite("etl.py", 3, "main")
 
@@ -23,7 +24,7 @@ def _task_links(batch: Batch, positions: list[int]) -> list[Link | None]:
 def test_grouping_of_one_batch_keeps_input_order() -> None:
     batch = _batch("gather", 4)
     inputs = [*_task_links(batch, [2, 0]), None, *_task_links(batch, [3, 1])]
-    assert _rules.grouped(inputs) == {batch: [2, 0, 3, 1]}
+    assert _catalog.grouped(inputs) == {batch: [2, 0, 3, 1]}
 
 
 def test_grouping_of_several_batches_keeps_each_batchs_order() -> None:
@@ -34,41 +35,41 @@ def test_grouping_of_several_batches_keeps_each_batchs_order() -> None:
         *_task_links(first, [0]),
         Link((Source(second, 2), Source(first, 2)), "concat", SITE),
     ]
-    groups = _rules.grouped(inputs)
+    groups = _catalog.grouped(inputs)
     assert list(groups) == [first, second]
     assert groups == {first: [1, 0, 2], second: [0, 2]}
-    assert _rules.grouped([None, None]) == {}
+    assert _catalog.grouped([None, None]) == {}
 
 
 def test_a_batch_fully_present_needs_no_outcome_reads() -> None:
     batch = _batch("gather", 3)
     batch.outcomes[1] = ("failed", "OSError")  # not read: position 1 is present
-    combination = _rules.Combination("concat", SITE, _task_links(batch, [2, 1, 0]))
-    assert _rules.check_incomplete_batch(combination) == []
+    combination = _catalog.Combination("concat", SITE, _task_links(batch, [2, 1, 0]))
+    assert _catalog.check_incomplete_batch(combination) == []
 
 
 def test_a_missing_failed_member_is_aw201_with_its_position() -> None:
     batch = _batch("gather", 3)
     batch.outcomes[1] = ("failed", "OSError")
-    combination = _rules.Combination("concat", SITE, _task_links(batch, [0, 2]))
-    [finding] = _rules.check_incomplete_batch(combination)
+    combination = _catalog.Combination("concat", SITE, _task_links(batch, [0, 2]))
+    [finding] = _catalog.check_incomplete_batch(combination)
     assert finding.code == "AW201"
     assert finding.details["missing"] == [1]
 
 
 def test_index_collisions_name_the_repeating_labels() -> None:
-    assert _rules.index_collisions([range(4), range(4, 8)]) == ()
-    assert _rules.index_collisions([range(4), range(2)]) == (
+    assert _catalog.index_collisions([range(4), range(4, 8)]) == ()
+    assert _catalog.index_collisions([range(4), range(2)]) == (
         "index labels 0..1 repeat across partitions (concat without ignore_index=True keeps "
         "each partition's 0..n-1)",
     )
     # empty and stepped ranges are not compared
-    assert _rules.index_collisions([range(4), range(0), range(0, 8, 2)]) == ()
+    assert _catalog.index_collisions([range(4), range(0), range(0, 8, 2)]) == ()
 
 
 def test_with_rows_keeps_the_groups_already_computed() -> None:
     batch = _batch("gather", 2)
-    combination = _rules.Combination("merge", SITE, _task_links(batch, [0, 1]), rows=(2, 2))
+    combination = _catalog.Combination("merge", SITE, _task_links(batch, [0, 1]), rows=(2, 2))
     done = combination.with_rows(combination.rows, 3)
     assert done.groups is combination.groups
     assert (done.rows, done.rows_out, done.operation) == ((2, 2), 3, "merge")

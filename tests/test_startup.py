@@ -46,12 +46,12 @@ def test_with_the_variable_set_nothing_but_the_settings_loads_before_asyncio_or_
 # What only pandas, a finding or telemetry with an SDK needs: a program that imports asyncio and
 # finds nothing wrong pays for none of it (the start-up figure of docs/performance.md).
 LOADED_LATER = {
-    "asyncwarden._lineage",
-    "asyncwarden._rules",
-    "asyncwarden._findings",
-    "asyncwarden._task_view",
-    "asyncwarden._pandas_patch",
-    "asyncwarden._telemetry._tracefile",
+    "asyncwarden._tracking._lineage",
+    "asyncwarden._rules._catalog",
+    "asyncwarden._findings._finding",
+    "asyncwarden._tracking._task_view",
+    "asyncwarden._patches._pandas",
+    "asyncwarden._sinks._telemetry._tracefile",
     "pandas",
     "structlog",
     "opentelemetry",

@@ -23,11 +23,13 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 
 import asyncwarden
-from asyncwarden import _observers, _report, _state, _telemetry
-from asyncwarden import _semconv as sc
-from asyncwarden._callsite import CallSite
-from asyncwarden._findings import Finding
-from asyncwarden._telemetry import _observe
+from asyncwarden import _observers, _state
+from asyncwarden._findings import _delivery
+from asyncwarden._findings._finding import Finding
+from asyncwarden._sinks import _semconv as sc
+from asyncwarden._sinks import _telemetry
+from asyncwarden._sinks._telemetry import _observe
+from asyncwarden._tracking._callsite import CallSite
 from asyncwarden.instrumentation import AsyncWardenInstrumentor
 from tests.conftest import _reset
 
@@ -344,7 +346,7 @@ def test_a_finding_detected_outside_any_span_of_ours_gets_a_finding_span(
         batch_ids=(_attrs(batch)[sc.BATCH_ID],),
     )
     with pytest.warns(asyncwarden.PendingAtShutdownWarning):
-        _report.report(finding)
+        _delivery.report(finding)
     span = otel.one(sc.SPAN_FINDING)
     (event,) = span.events
     assert event.name == "AW301"
@@ -391,10 +393,10 @@ def _ours() -> list[Any]:
         *_observers.on_batch_started,
         *_observers.on_batch_finished,
         *_observers.on_combined,
-        *_report.sinks,
+        *_delivery.sinks,
     ]
     return [
         hook
         for hook in hooks
-        if getattr(hook, "__module__", "").startswith("asyncwarden._telemetry")
+        if getattr(hook, "__module__", "").startswith("asyncwarden._sinks._telemetry")
     ]

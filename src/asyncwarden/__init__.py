@@ -16,15 +16,15 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from asyncwarden._activation import guarded, install, is_installed, uninstall
-    from asyncwarden._callsite import CallSite
+    from asyncwarden._activation._guard import guarded, install, is_installed, uninstall
     from asyncwarden._config import Mode
-    from asyncwarden._findings import Finding
-    from asyncwarden._lifecycle import allow_pending
-    from asyncwarden._lineage import Lineage, LineageSource, lineage
-    from asyncwarden._provenance import TaskProvenance, provenance
-    from asyncwarden._report import allow
-    from asyncwarden._rules import RULES, Rule
+    from asyncwarden._findings._delivery import allow
+    from asyncwarden._findings._finding import Finding
+    from asyncwarden._rules._catalog import RULES, Rule
+    from asyncwarden._rules._lifecycle import allow_pending
+    from asyncwarden._tracking._callsite import CallSite
+    from asyncwarden._tracking._lineage import Lineage, LineageSource, lineage
+    from asyncwarden._tracking._provenance import TaskProvenance, provenance
     from asyncwarden.exceptions import (
         AbandonedPendingWarning,
         AsyncWardenError,
@@ -72,26 +72,26 @@ __all__ = [
 # The start-up hook imports this package in every process where ASYNCWARDEN is set, so the
 # public names load on first use: switching the guard on must not pay for what it may never use.
 _LOCATIONS = {
-    "guarded": "_activation",
-    "install": "_activation",
-    "is_installed": "_activation",
-    "uninstall": "_activation",
-    "CallSite": "_callsite",
+    "guarded": "_activation._guard",
+    "install": "_activation._guard",
+    "is_installed": "_activation._guard",
+    "uninstall": "_activation._guard",
+    "CallSite": "_tracking._callsite",
     "Mode": "_config",
-    "Finding": "_findings",
-    "allow_pending": "_lifecycle",
-    "Lineage": "_lineage",
-    "LineageSource": "_lineage",
-    "lineage": "_lineage",
-    "TaskProvenance": "_provenance",
-    "provenance": "_provenance",
-    "allow": "_report",
-    "RULES": "_rules",
-    "Rule": "_rules",
+    "Finding": "_findings._finding",
+    "allow_pending": "_rules._lifecycle",
+    "Lineage": "_tracking._lineage",
+    "LineageSource": "_tracking._lineage",
+    "lineage": "_tracking._lineage",
+    "TaskProvenance": "_tracking._provenance",
+    "provenance": "_tracking._provenance",
+    "allow": "_findings._delivery",
+    "RULES": "_rules._catalog",
+    "Rule": "_rules._catalog",
 }
 
 
-_NO_ASYNCIO = frozenset({"_activation", "_config", "exceptions"})
+_NO_ASYNCIO = frozenset({"_activation._guard", "_config", "exceptions"})
 
 
 def __getattr__(name: str) -> Any:

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 from asyncwarden._failopen import internal_error
 
 if TYPE_CHECKING:
-    from asyncwarden._findings import Finding
-    from asyncwarden._provenance import Batch
-    from asyncwarden._rules import Combination
+    from asyncwarden._findings._finding import Finding
+    from asyncwarden._rules._catalog import Combination
+    from asyncwarden._tracking._provenance import Batch
 
 on_batch_started: list[Callable[[Batch], None]] = []
 on_batch_finished: list[Callable[[Batch], None]] = []

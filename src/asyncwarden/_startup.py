@@ -178,9 +178,9 @@ def _finish() -> None:
         # for it here (on _activation's import lock) could close a cycle of module locks.
         return
     try:
-        from asyncwarden import _activation
+        from asyncwarden._activation import _guard
 
-        _activation.finish_start_up()
+        _guard.finish_start_up()
     except BaseException as error:
         _could_not_start(error)
 

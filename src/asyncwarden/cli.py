@@ -30,7 +30,7 @@ def _run(arguments: argparse.Namespace) -> int:
 
 
 def _rules(arguments: argparse.Namespace) -> int:
-    from asyncwarden._rules import RULES
+    from asyncwarden._rules._catalog import RULES
 
     for rule in RULES.values():
         print(f"{rule.code}  {rule.name:<22} {rule.summary}")

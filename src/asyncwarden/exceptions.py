@@ -6,7 +6,7 @@ from __future__ import annotations
 # it about 5 ms; mypy reads the name.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from asyncwarden._findings import Finding
+    from asyncwarden._findings._finding import Finding
 
 
 class AsyncWardenError(Exception):

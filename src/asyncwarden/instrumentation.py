@@ -90,10 +90,11 @@ class AsyncWardenInstrumentor(BaseInstrumentor):
         return ()
 
     def _instrument(self, **kwargs: Any) -> None:
-        from asyncwarden import _activation, _telemetry
+        from asyncwarden._activation import _guard
         from asyncwarden._config import MODE_VARIABLE, Mode, Settings
+        from asyncwarden._sinks import _telemetry
 
-        if not _activation.is_installed():
+        if not _guard.is_installed():
             settings, errors = Settings.from_environ()
             if MODE_VARIABLE not in os.environ:
                 # The start-up hook only runs when ASYNCWARDEN is set, so nothing reported these.
@@ -103,14 +104,15 @@ class AsyncWardenInstrumentor(BaseInstrumentor):
                     )
                 settings = dataclasses.replace(settings, mode=Mode.WARN)
             if settings.mode is not Mode.OFF:
-                _activation.install_from_settings(settings)
+                _guard.install_from_settings(settings)
                 type(self)._turned_on = True
         _telemetry.use_providers(kwargs.get("tracer_provider"), kwargs.get("meter_provider"))
 
     def _uninstrument(self, **kwargs: Any) -> None:
-        from asyncwarden import _activation, _telemetry
+        from asyncwarden._activation import _guard
+        from asyncwarden._sinks import _telemetry
 
         _telemetry.use_providers(None, None)
         if type(self)._turned_on:
             type(self)._turned_on = False
-            _activation.uninstall()
+            _guard.uninstall()

@@ -27,7 +27,7 @@ from asyncwarden._config import MODE_ACCEPTED, MODE_VARIABLE, Mode, parse_mode
 from asyncwarden.exceptions import ConfigurationError, FindingError
 
 if TYPE_CHECKING:
-    from asyncwarden._findings import Finding
+    from asyncwarden._findings._finding import Finding
 
 MARKER = "asyncwarden"
 FIXTURE = "asyncwarden_findings"
@@ -159,10 +159,10 @@ def _switch_on(config: pytest.Config, session: _Session, mode: Mode) -> None:
 
 
 def _listen(config: pytest.Config) -> None:
-    from asyncwarden import _report
+    from asyncwarden._findings import _delivery
 
-    if _sink not in _report.sinks:
-        _report.sinks.append(_sink)
+    if _sink not in _delivery.sinks:
+        _delivery.sinks.append(_sink)
     if config.pluginmanager.hasplugin("anyio"):
         _anyio_runner_is_the_loops()
 
@@ -177,9 +177,9 @@ def _anyio_runner_is_the_loops() -> None:
 
     spec = importlib.util.find_spec("anyio._backends._asyncio")
     if spec is not None and spec.origin:
-        from asyncwarden import _task_state
+        from asyncwarden._tracking import _task_marks
 
-        _task_state.add_library(spec.origin)
+        _task_marks.add_library(spec.origin)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -196,10 +196,10 @@ def _stop_listening() -> None:
     """Remove the sink unless a run in this process asked for the guard for all its tests."""
     if any(session.mode is not None for session in _sessions):
         return
-    from asyncwarden import _report
+    from asyncwarden._findings import _delivery
 
-    if _sink in _report.sinks:
-        _report.sinks.remove(_sink)
+    if _sink in _delivery.sinks:
+        _delivery.sinks.remove(_sink)
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -214,7 +214,7 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 def _marker_settings(item: pytest.Item) -> tuple[Mode | None, tuple[str, ...], str | None]:
     """The closest marker's mode, every marker's allowed codes, and what is wrong with them."""
-    from asyncwarden._rules import RULES
+    from asyncwarden._rules._catalog import RULES
 
     mode: Mode | None = None
     allowed: list[str] = []
@@ -254,7 +254,7 @@ def pytest_runtest_protocol(
         mode = Mode.WARN  # requesting the fixture asks for the guard
     if mode is None:
         return (yield)  # not asked for: change nothing
-    from asyncwarden import _report
+    from asyncwarden._findings import _delivery
     from asyncwarden.exceptions import AsyncWardenWarning
 
     record = _TestRecord(mode, in_charge, error)
@@ -270,7 +270,7 @@ def pytest_runtest_protocol(
             # The test reads its findings from the fixture; as warnings they would only repeat them.
             stack.enter_context(warnings.catch_warnings())
             warnings.simplefilter("ignore", AsyncWardenWarning)
-        _report.forget_shown()
+        _delivery.forget_shown()
         session.current = record
         try:
             return (yield)
@@ -285,18 +285,18 @@ def _allowed_in_process(codes: tuple[str, ...]) -> Iterator[None]:
     Not ``asyncwarden.allow()``: its context variable misses tasks made before the test began
     (anyio's runner task outlives a test and keeps the context of the test that started it).
     """
-    from asyncwarden import _report
+    from asyncwarden._findings import _delivery
 
-    before = _report.allowed_in_process
-    _report.allowed_in_process = before | frozenset(codes)
+    before = _delivery.allowed_in_process
+    _delivery.allowed_in_process = before | frozenset(codes)
     try:
         yield
     finally:
-        _report.allowed_in_process = before
+        _delivery.allowed_in_process = before
 
 
 def _guarded(mode: Mode) -> contextlib.AbstractContextManager[None]:
-    from asyncwarden._activation import guarded
+    from asyncwarden._activation._guard import guarded
 
     return guarded(mode)
 

@@ -58,7 +58,7 @@ def _guard_state() -> dict[str, object]:
 
 def _batches_seen() -> int:
     """How many batches the guard recorded: proof it did its work, not only that it was loaded."""
-    provenance = sys.modules.get("asyncwarden._provenance")
+    provenance = sys.modules.get("asyncwarden._tracking._provenance")
     if provenance is None:
         return 0
     return next(provenance._batch_ids) - 1

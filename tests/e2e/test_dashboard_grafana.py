@@ -27,8 +27,8 @@ from typing import Any
 
 import pytest
 
-from asyncwarden import _semconv as sc
-from asyncwarden._rules import RULES
+from asyncwarden._rules._catalog import RULES
+from asyncwarden._sinks import _semconv as sc
 from asyncwarden.dashboard._otlp import read_traces
 from tests.conftest import ROOT
 from tests.e2e.browser import require

@@ -169,7 +169,7 @@ def test_strict_fails_the_wait_test_naming_aw101_and_its_lines_and_passes_gather
             f"loaders.py:{CONCAT_LINE}: FindingError",
         ]
     )
-    assert "_report.py" not in result.stdout.str()
+    assert "_delivery.py" not in result.stdout.str()
 
 
 def test_without_the_option_both_tests_pass_and_nothing_is_patched(
@@ -689,9 +689,9 @@ def test_marker_mode_beats_the_command_line_both_ways(suite: pytest.Pytester) ->
 def test_a_run_that_did_not_ask_keeps_no_findings_even_when_the_code_switches_the_guard_on(
     suite: pytest.Pytester,
 ) -> None:
-    from asyncwarden import _report
+    from asyncwarden._findings import _delivery
 
-    sinks_before = list(_report.sinks)
+    sinks_before = list(_delivery.sinks)
     suite.makepyfile(
         test_own_guard="""
         import asyncio
@@ -722,7 +722,7 @@ def test_a_run_that_did_not_ask_keeps_no_findings_even_when_the_code_switches_th
         ]
     )
     assert "test_switches_the_guard_on_itself" not in result.stdout.str().split("asyncwarden: 1")[1]
-    assert _report.sinks == sinks_before
+    assert _delivery.sinks == sinks_before
 
 
 def test_environment_strict_with_command_line_off_uninstalls_the_start_up_guard(

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from asyncwarden import _semconv as sc
+from asyncwarden._sinks import _semconv as sc
 from tests.conftest import ROOT, run_python
 
 # Configure an SDK the way an application does (global providers, after start-up), run
@@ -421,7 +421,7 @@ async def main():
     return pd.concat(await asyncio.gather(*(part(i) for i in range(3))))
 asyncio.run(main())
 ours = [o for o in _observers.on_batch_finished + _observers.on_combined
-        if o.__module__.startswith("asyncwarden._telemetry")]
+        if o.__module__.startswith("asyncwarden._sinks._telemetry")]
 print(sorted(m for m in sys.modules if m.split(".")[0] in ("structlog", "opentelemetry")), ours)
 """
     result = run_python("-c", code, env={"ASYNCWARDEN": "warn"})

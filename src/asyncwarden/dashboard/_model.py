@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from asyncwarden import _semconv as sc
+from asyncwarden._sinks import _semconv as sc
 from asyncwarden.dashboard._otlp import Event, Span, Traces
 
 # Bounds on what is embedded in the page; totals above them are still exact. Task rows and
@@ -36,7 +36,7 @@ _OUTCOMES = ("ok", "failed", "cancelled", "pending")
 
 
 def _rule_catalog() -> dict[str, dict[str, str]]:
-    from asyncwarden._rules import RULES
+    from asyncwarden._rules._catalog import RULES
 
     return {code: {"name": r.name, "summary": r.summary} for code, r in RULES.items()}
 

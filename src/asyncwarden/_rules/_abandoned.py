@@ -20,10 +20,10 @@ import time
 import weakref
 from typing import Any
 
-from asyncwarden import _lifecycle_report as delivery
-from asyncwarden import _task_state as state
 from asyncwarden._failopen import internal_error
-from asyncwarden._provenance import Batch, describe_kind
+from asyncwarden._findings import _held as delivery
+from asyncwarden._tracking import _task_marks as state
+from asyncwarden._tracking._provenance import Batch, describe_kind
 
 # Verdicts not resolved yet; the batch observer does nothing while this is zero.
 _unresolved = 0

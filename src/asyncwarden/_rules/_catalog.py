@@ -12,10 +12,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from asyncwarden import exceptions
-from asyncwarden._callsite import CallSite
-from asyncwarden._findings import Finding
-from asyncwarden._lineage import Link, Source
-from asyncwarden._provenance import (
+from asyncwarden._findings._finding import Finding
+from asyncwarden._tracking._callsite import CallSite
+from asyncwarden._tracking._lineage import Link, Source
+from asyncwarden._tracking._provenance import (
     CANCELLED,
     FAILED,
     OK,

@@ -14,10 +14,13 @@ import time
 from collections.abc import Callable, Mapping, Sized
 from typing import Any
 
-from asyncwarden import _callsite, _lineage, _observers, _report, _rules
+from asyncwarden import _observers
 from asyncwarden._failopen import internal_error
-from asyncwarden._lineage import Link, Source
-from asyncwarden._patching import patch
+from asyncwarden._findings import _delivery
+from asyncwarden._patches._wrapping import patch
+from asyncwarden._rules import _catalog
+from asyncwarden._tracking import _callsite, _lineage
+from asyncwarden._tracking._lineage import Link, Source
 
 # pandas' DataFrame.join calls merge/concat internally: only the outermost call is the user's.
 _inside: contextvars.ContextVar[bool] = contextvars.ContextVar(
@@ -156,9 +159,9 @@ def _concat(
             site = _callsite.capture(2)
             # Listed once, for the rules' grouping and the result's lineage alike.
             sources = tuple(itertools.chain.from_iterable(map(_sources_of, filter(None, links))))
-            groups = _rules.grouped_sources(sources)
-            combination = _rules.Combination("concat", site, links, keyed=keyed, groups=groups)
-            findings = _rules.check_combination(combination)
+            groups = _catalog.grouped_sources(sources)
+            combination = _catalog.Combination("concat", site, links, keyed=keyed, groups=groups)
+            findings = _catalog.check_combination(combination)
             for batch, order in groups.items():
                 if batch.consumed_order is None:
                     batch.consumed_order, batch.consumed_at = order, site
@@ -186,7 +189,7 @@ def _concat(
         except Exception as error:
             internal_error("pandas.concat result", error)
     for finding in findings:
-        _report.report(finding)
+        _delivery.report(finding)
     return result
 
 
@@ -219,7 +222,7 @@ def _combine(operation: str) -> Callable[[Wrapped, Any, tuple[Any, ...], dict[st
             left, right, index_used = _merge_sides(operation, args, kwargs, instance)
             links = [_lineage.get(left), _lineage.get(right)]
             if any(links):
-                combination = _rules.Combination(
+                combination = _catalog.Combination(
                     operation,
                     _callsite.capture(2),
                     links,
@@ -239,7 +242,7 @@ def _combine(operation: str) -> Callable[[Wrapped, Any, tuple[Any, ...], dict[st
         if combination is not None:
             try:
                 combination = combination.with_rows(combination.rows, len(result))
-                findings = _rules.check_combination(combination)
+                findings = _catalog.check_combination(combination)
                 sources = tuple(s for r in links if r is not None for s in r.sources)
                 _lineage.link(result, Link(sources, operation, combination.site))
                 if _observers.on_combined:
@@ -248,7 +251,7 @@ def _combine(operation: str) -> Callable[[Wrapped, Any, tuple[Any, ...], dict[st
                 internal_error(f"pandas {operation} result", error)
                 findings = []
         for finding in findings:
-            _report.report(finding)
+            _delivery.report(finding)
         return result
 
     return wrapper

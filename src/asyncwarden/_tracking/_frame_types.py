@@ -9,7 +9,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # not `from typing import ...`: mypy reads the name
 if TYPE_CHECKING:
-    from asyncwarden._provenance import Batch
+    from asyncwarden._tracking._provenance import Batch
 
 FRAME_TYPES: set[type] = set()
 
@@ -17,6 +17,6 @@ FRAME_TYPES: set[type] = set()
 def link_task_result(result: object, batch: Batch, position: int) -> None:
     """``_lineage.link_task_result``; ``_lineage`` is loaded by then (pandas' hook loads it)."""
     if type(result) in FRAME_TYPES:
-        from asyncwarden import _lineage
+        from asyncwarden._tracking import _lineage
 
         _lineage.link_task_result(result, batch, position)

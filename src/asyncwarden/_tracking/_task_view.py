@@ -1,7 +1,7 @@
 """One task as a lifecycle finding lists it: its batch, where it waits, how it ended.
 
 Read from ``_task_state``'s marks, the provenance registry and the task itself, without changing
-the task. Loaded with the first lifecycle finding (``_task_state.view``), not at start-up.
+the task. Loaded with the first lifecycle finding (``_task_marks.view``), not at start-up.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import dataclasses
 from types import FrameType
 from typing import Any
 
-from asyncwarden import _provenance
-from asyncwarden._callsite import CallSite, _is_internal
-from asyncwarden._provenance import Batch, TaskProvenance, coroutine_name, describe_kind
-from asyncwarden._task_state import _code_of, _frames, cancel_requested, mark_of
+from asyncwarden._tracking import _provenance
+from asyncwarden._tracking._callsite import CallSite, _is_internal
+from asyncwarden._tracking._provenance import Batch, TaskProvenance, coroutine_name, describe_kind
+from asyncwarden._tracking._task_marks import _code_of, _frames, cancel_requested, mark_of
 
 
 def _site_of(frame: FrameType) -> CallSite:

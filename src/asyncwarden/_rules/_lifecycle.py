@@ -24,14 +24,15 @@ import threading
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from asyncwarden import _abandoned, _compat
-from asyncwarden import _lifecycle_report as delivery
-from asyncwarden import _task_state as state
-from asyncwarden._callsite import add_internal_package, capture
+from asyncwarden import _compat
 from asyncwarden._failopen import internal_error
+from asyncwarden._findings import _held as delivery
+from asyncwarden._rules import _abandoned
+from asyncwarden._tracking import _task_marks as state
+from asyncwarden._tracking._callsite import add_internal_package, capture
 
 if TYPE_CHECKING:
-    from asyncwarden._task_view import TaskView
+    from asyncwarden._tracking._task_view import TaskView
 
 DESTROYED_PENDING = "Task was destroyed but it is pending!"
 
@@ -116,7 +117,7 @@ def _count_pending_at_shutdown(count: int) -> None:
 
     Once per shutdown, 0 included; telemetry is never imported from here.
     """
-    telemetry = sys.modules.get("asyncwarden._telemetry")
+    telemetry = sys.modules.get("asyncwarden._sinks._telemetry")
     record = getattr(telemetry, "record_pending_at_shutdown", None)
     if record is None:
         return
@@ -225,9 +226,9 @@ def _destroyed(loop: Any, task: Any) -> None:
 
 
 def _at_exit() -> None:
-    from asyncwarden import _activation
+    from asyncwarden._activation import _guard
 
-    if not _activation.is_installed():
+    if not _guard.is_installed():
         return
     try:
         loops: dict[int, Any] = {}
@@ -269,8 +270,9 @@ def install() -> None:
     global _exit_registered
     from asyncio import base_events, runners
 
-    from asyncwarden import _asyncio_patch, _observers
-    from asyncwarden._patching import patch
+    from asyncwarden import _observers
+    from asyncwarden._patches import _asyncio
+    from asyncwarden._patches._wrapping import patch
 
     patch((runners,), "_cancel_all_tasks", _cancel_all_tasks)
     if _compat.PY_3_11_PLUS:
@@ -279,8 +281,8 @@ def install() -> None:
         patch((cls,), "close", _loop_close)
     patch((base_events.BaseEventLoop,), "call_exception_handler", _call_exception_handler)
     with _install_lock:
-        if _abandoned.on_wait_pending not in _asyncio_patch._pending_hooks:
-            _asyncio_patch._pending_hooks.append(_abandoned.on_wait_pending)
+        if _abandoned.on_wait_pending not in _asyncio._pending_hooks:
+            _asyncio._pending_hooks.append(_abandoned.on_wait_pending)
         if _abandoned.on_batch_started not in _observers.on_batch_started:
             _observers.on_batch_started.append(_abandoned.on_batch_started)
         if not _exit_registered:
@@ -304,13 +306,13 @@ def _guard_is_on(installing: bool) -> bool:
     # a test runner re-imported the package, and would then skip the patch.)
     if installing:
         return True
-    from asyncwarden import _activation
+    from asyncwarden._activation import _guard
 
-    return _activation.is_installed()
+    return _guard.is_installed()
 
 
 def _install_uvloop(module: Any, installing: bool = False) -> None:
-    from asyncwarden._patching import patch, patch_inherited
+    from asyncwarden._patches._wrapping import patch, patch_inherited
 
     if not _guard_is_on(installing):
         return
@@ -327,7 +329,7 @@ def _install_uvloop(module: Any, installing: bool = False) -> None:
 
 def _install_runner_backport(module: Any, installing: bool = False) -> None:
     """``backports.asyncio.runner`` (pytest-asyncio's Runner on 3.10): a copy of 3.11's."""
-    from asyncwarden._patching import patch
+    from asyncwarden._patches._wrapping import patch
 
     if not _guard_is_on(installing):
         return

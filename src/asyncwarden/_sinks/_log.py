@@ -23,12 +23,12 @@ import sys
 from collections.abc import Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from asyncwarden import _semconv as sc
 from asyncwarden import _state
 from asyncwarden._config import LogFormat
+from asyncwarden._sinks import _semconv as sc
 
 if TYPE_CHECKING:
-    from asyncwarden._findings import Finding
+    from asyncwarden._findings._finding import Finding
 
 LOGGER_NAME = "asyncwarden"
 

@@ -1,6 +1,6 @@
 """Lifecycle findings (AW301-AW303): built from task views, delivered so the loop shuts down whole.
 
-Findings are delivered as every finding is (``_report.report``). What ``report`` raises (a
+Findings are delivered as every finding is (``_delivery.report``). What ``report`` raises (a
 ``FindingError`` in strict mode, or a warning the program turned into an error) is never raised
 where the guard noticed the problem (a done-callback, asyncio's shutdown sequence, a finalizer):
 it is held for the task's event loop and raised once that loop has shut down, by
@@ -18,15 +18,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from asyncwarden import _compat, _state
-from asyncwarden._callsite import UNKNOWN, CallSite
 from asyncwarden._config import Mode
+from asyncwarden._tracking._callsite import UNKNOWN, CallSite
 
 # Findings, rules and their delivery load with the first lifecycle finding, not with the asyncio
 # hook (their dataclasses cost start-up time in every guarded program).
 if TYPE_CHECKING:
-    from asyncwarden._findings import Finding
-    from asyncwarden._provenance import Batch
-    from asyncwarden._task_view import TaskView
+    from asyncwarden._findings._finding import Finding
+    from asyncwarden._tracking._provenance import Batch
+    from asyncwarden._tracking._task_view import TaskView
 
 # A finding lists this many tasks in full; the rest are counted.
 LISTED_TASKS = 10
@@ -46,8 +46,8 @@ def build(
     **details: object,
 ) -> Finding:
     """One finding about ``views``; the warning points at the first task's origin."""
-    from asyncwarden._findings import Finding
-    from asyncwarden._rules import RULES
+    from asyncwarden._findings._finding import Finding
+    from asyncwarden._rules._catalog import RULES
 
     rule = RULES[code]
     now = time.time()
@@ -88,10 +88,10 @@ def deliver(finding: Finding, loop: Any) -> None:
     """Report now; hold what ``report`` raises until ``loop`` has shut down."""
     if _state.mode() is Mode.OFF:
         return
-    from asyncwarden import _report
+    from asyncwarden._findings import _delivery
 
     try:
-        _report.report(finding)
+        _delivery.report(finding)
     except Exception as error:  # FindingError (strict), or a warning turned into an error
         hold(error, loop)
 

@@ -11,13 +11,13 @@ import threading
 import weakref
 from typing import Any
 
-from asyncwarden import _frames
-from asyncwarden._callsite import CallSite
-from asyncwarden._provenance import Batch
+from asyncwarden._tracking import _frame_types
+from asyncwarden._tracking._callsite import CallSite
+from asyncwarden._tracking._provenance import Batch
 
 # Filled when pandas is imported (``_pandas_patch``); empty means no frame can exist yet. The set
 # lives in ``_frames`` so the asyncio patch reads it without importing this module.
-FRAME_TYPES: set[type] = _frames.FRAME_TYPES
+FRAME_TYPES: set[type] = _frame_types.FRAME_TYPES
 
 _MAX_LINKS = 200_000  # a bound, so a program that makes frames forever cannot grow this forever
 

@@ -21,9 +21,10 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from asyncwarden import _observers, _report, _state
+from asyncwarden import _observers, _state
 from asyncwarden._config import LogFormat
 from asyncwarden._failopen import internal_error
+from asyncwarden._findings import _delivery
 
 _lock = threading.RLock()
 _active = False
@@ -34,13 +35,13 @@ _registered: tuple[tuple[list[Any], Any], ...] = ()  # (hook list, hook) while a
 
 
 def _observe_module() -> Any:
-    from asyncwarden._telemetry import _observe
+    from asyncwarden._sinks._telemetry import _observe
 
     return _observe
 
 
 def _backend_module() -> Any:
-    from asyncwarden._telemetry import _backend
+    from asyncwarden._sinks._telemetry import _backend
 
     return _backend
 
@@ -68,20 +69,20 @@ def _remove(hooks: list[Any], hook: Any) -> None:
 
 def _activate() -> None:
     global _active, _registered
-    from asyncwarden import _log
+    from asyncwarden._sinks import _log
 
     observe = _observe_module()
     _registered = (
         (_observers.on_batch_started, observe.batch_started),
         (_observers.on_batch_finished, observe.batch_finished),
         (_observers.on_combined, observe.combined),
-        (_report.sinks, observe.finding_sink),
+        (_delivery.sinks, observe.finding_sink),
     )
     _add(_observers.on_batch_started, observe.batch_started)
     _add(_observers.on_batch_finished, observe.batch_finished)
     _add(_observers.on_combined, observe.combined)
     # Before the log sink: a finding's span exists by the time its log event is written.
-    _add(_report.sinks, observe.finding_sink, before=_log.sink)
+    _add(_delivery.sinks, observe.finding_sink, before=_log.sink)
     _log.span_ids_of = observe.log_span_ids
     _active = True
 
@@ -126,7 +127,7 @@ def _open_trace_file() -> None:
     if not path:
         backend.trace_file = None
         return
-    from asyncwarden._telemetry._tracefile import TraceFile
+    from asyncwarden._sinks._telemetry._tracefile import TraceFile
 
     backend.trace_file = TraceFile.open(path)
 
@@ -150,7 +151,7 @@ def _hook_provider_setters(generation: int) -> None:
             if generation != _generation or not _installed:
                 return
             try:
-                from asyncwarden._patching import patch
+                from asyncwarden._patches._wrapping import patch
 
                 patch((module,), attribute, setter)
             except Exception as error:

@@ -20,11 +20,12 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from itertools import repeat
 from typing import Any, TypeVar
 
-from asyncwarden import _compat, _frames, _observers, _provenance, _state
-from asyncwarden._callsite import _is_internal, capture
+from asyncwarden import _compat, _observers, _state
 from asyncwarden._failopen import internal_error
-from asyncwarden._patching import patch, patch_method
-from asyncwarden._provenance import Batch
+from asyncwarden._patches._wrapping import patch, patch_method
+from asyncwarden._tracking import _frame_types, _provenance
+from asyncwarden._tracking._callsite import _is_internal, capture
+from asyncwarden._tracking._provenance import Batch
 
 Future = asyncio.Future
 
@@ -150,8 +151,8 @@ def _record(batch: Batch, position: int, future: Future[Any]) -> bool:
         batch.outcomes[position] = (_provenance.FAILED, type(error).__name__)
     else:
         result = getattr(future, "_result", None)
-        if type(result) in _frames.FRAME_TYPES:
-            _frames.link_task_result(result, batch, position)
+        if type(result) in _frame_types.FRAME_TYPES:
+            _frame_types.link_task_result(result, batch, position)
             return True
     return False
 
@@ -184,11 +185,11 @@ def _settle(
     if not succeeded:
         return _finish(batch, ((position_of(f), f) for f in futures))
     batch.finished = time.time()
-    if _frames.FRAME_TYPES and not _frames.FRAME_TYPES.isdisjoint(
+    if _frame_types.FRAME_TYPES and not _frame_types.FRAME_TYPES.isdisjoint(
         map(type, map(_result_of, futures))
     ):
         for future in futures:
-            _frames.link_task_result(_result_of(future), batch, position_of(future))
+            _frame_types.link_task_result(_result_of(future), batch, position_of(future))
         return True
     return False
 
@@ -225,9 +226,9 @@ def _gather_succeeded(batch: Batch, outer: Future[Any]) -> bool:
     if any(issubclass(kind, BaseException) for kind in kinds):
         return False
     batch.finished = time.time()
-    if not _frames.FRAME_TYPES.isdisjoint(kinds):
+    if not _frame_types.FRAME_TYPES.isdisjoint(kinds):
         for position, result in enumerate(results):
-            _frames.link_task_result(result, batch, position)
+            _frame_types.link_task_result(result, batch, position)
     return True
 
 
@@ -555,7 +556,7 @@ def _completion_recorder(
     completed = batch.completed.append
     count = itertools.count(1).__next__
     size = batch.size
-    frame_types = _frames.FRAME_TYPES  # one set, filled in place when pandas is patched
+    frame_types = _frame_types.FRAME_TYPES  # one set, filled in place when pandas is patched
     every_member = bool(_observers.on_batch_finished)
 
     def put_nowait(future: Any) -> None:

@@ -24,10 +24,10 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
-from asyncwarden import _semconv as sc
+from asyncwarden._sinks import _semconv as sc
 
 if TYPE_CHECKING:  # loaded only when ASYNCWARDEN_TRACE_FILE is set (_telemetry opens it)
-    from asyncwarden._telemetry._tracefile import TraceFile
+    from asyncwarden._sinks._telemetry._tracefile import TraceFile
 
 explicit_tracer_provider: Any = None
 explicit_meter_provider: Any = None

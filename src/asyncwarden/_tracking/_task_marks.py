@@ -13,12 +13,13 @@ import weakref
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from asyncwarden import _compat, _provenance
-from asyncwarden._callsite import _is_internal
-from asyncwarden._provenance import Batch
+from asyncwarden import _compat
+from asyncwarden._tracking import _provenance
+from asyncwarden._tracking._callsite import _is_internal
+from asyncwarden._tracking._provenance import Batch
 
 if TYPE_CHECKING:
-    from asyncwarden._task_view import TaskView
+    from asyncwarden._tracking._task_view import TaskView
 
 MARK = "_asyncwarden_lifecycle"
 
@@ -187,6 +188,6 @@ def view(task: Any) -> TaskView:
     ``_task_view`` loads with the first lifecycle finding: its record is a dataclass, whose
     creation would cost every guarded asyncio program about 1 ms at start-up.
     """
-    from asyncwarden import _task_view
+    from asyncwarden._tracking import _task_view
 
     return _task_view.view(task)

@@ -6,8 +6,8 @@ import dataclasses
 import time
 from collections.abc import Mapping
 
-from asyncwarden._callsite import CallSite
-from asyncwarden._provenance import TaskProvenance
+from asyncwarden._tracking._callsite import CallSite
+from asyncwarden._tracking._provenance import TaskProvenance
 
 
 @dataclasses.dataclass(frozen=True)

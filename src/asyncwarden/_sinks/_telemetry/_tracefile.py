@@ -142,7 +142,7 @@ class TraceFile:
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-        from asyncwarden._telemetry._exporters import FileSpanExporter
+        from asyncwarden._sinks._telemetry._exporters import FileSpanExporter
 
         provider = TracerProvider(resource=self._resource())
         provider.add_span_processor(BatchSpanProcessor(FileSpanExporter(self.write)))
@@ -152,7 +152,7 @@ class TraceFile:
         from opentelemetry.sdk.metrics import MeterProvider
         from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
-        from asyncwarden._telemetry._exporters import FileMetricExporter
+        from asyncwarden._sinks._telemetry._exporters import FileMetricExporter
 
         reader = PeriodicExportingMetricReader(FileMetricExporter(self.write))
         return MeterProvider(metric_readers=[reader], resource=self._resource())

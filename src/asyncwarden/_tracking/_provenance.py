@@ -16,7 +16,7 @@ import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from asyncwarden._callsite import CallSite
+from asyncwarden._tracking._callsite import CallSite
 
 _batch_ids = itertools.count(1)
 

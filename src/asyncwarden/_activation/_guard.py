@@ -16,8 +16,9 @@ from types import ModuleType
 
 import wrapt
 
-from asyncwarden import _failopen, _patching, _state
+from asyncwarden import _failopen, _state
 from asyncwarden._config import Mode, Settings, parse_mode
+from asyncwarden._patches import _wrapping
 
 _lock = threading.RLock()
 _generation = 0
@@ -38,20 +39,21 @@ def _when_imported(module_name: str, apply: str) -> None:
             import asyncio  # noqa: F401
 
             if apply == "asyncio":
-                from asyncwarden import _asyncio_patch, _lifecycle
+                from asyncwarden._patches import _asyncio
+                from asyncwarden._rules import _lifecycle
 
-                _asyncio_patch.install()
+                _asyncio.install()
                 _lifecycle.install()
             else:
-                from asyncwarden import _pandas_patch
+                from asyncwarden._patches import _pandas
 
-                _pandas_patch.install(module)
+                _pandas.install(module)
         except Exception as error:
             _failopen.internal_error(f"patching {module_name}", error)
         try:
-            from asyncwarden import _sinks
+            from asyncwarden._sinks import _wiring
 
-            _sinks.install()
+            _wiring.install()
         except Exception as error:
             _failopen.internal_error("installing the sinks", error)
 
@@ -77,9 +79,9 @@ def install(mode: str | Mode = "warn", **options: object) -> None:
             return
         if _installed:
             if options and ("asyncio" in sys.modules or "pandas" in sys.modules):
-                from asyncwarden import _sinks  # the hooks ran already: re-read the options
+                from asyncwarden._sinks import _wiring  # the hooks ran already: re-read the options
 
-                _sinks.install()
+                _wiring.install()
             return
         _installed = True
         _generation += 1
@@ -116,11 +118,11 @@ def uninstall() -> None:
     with _lock:
         _generation += 1
         _installed = False
-        _patching.restore_all()
+        _wrapping.restore_all()
         _state.settings = dataclasses.replace(_state.settings, mode=Mode.OFF)
-        from asyncwarden import _sinks
+        from asyncwarden._sinks import _wiring
 
-        _sinks.uninstall()
+        _wiring.uninstall()
 
 
 def is_installed() -> bool:

@@ -15,7 +15,7 @@ def _package_dir(module_file: str | None) -> str:
 
 
 _INTERNAL_PREFIXES: tuple[str, ...] = (
-    _package_dir(__file__),
+    _package_dir(os.path.dirname(os.path.abspath(__file__))),  # asyncwarden, above _tracking/
     # asyncio's folder, found without importing asyncio (start-up must stay cheap)
     os.path.join(os.path.dirname(os.path.abspath(os.__file__)), "asyncio") + os.sep,
     _package_dir(wrapt.__file__),

@@ -20,7 +20,7 @@ from asyncwarden.exceptions import FindingError, text_of
 # The rule catalog and Finding load with the first finding or allow(), not with the asyncio hook
 # (their dataclasses cost start-up time in every guarded program).
 if TYPE_CHECKING:
-    from asyncwarden._findings import Finding
+    from asyncwarden._findings._finding import Finding
 
 Sink = Callable[["Finding"], None]
 
@@ -39,7 +39,7 @@ def allow(*codes: str) -> Iterator[None]:
 
     For code that combines partial results on purpose: ``with asyncwarden.allow("AW201"): ...``.
     """
-    from asyncwarden._rules import RULES
+    from asyncwarden._rules._catalog import RULES
 
     unknown = [code for code in codes if code not in RULES]
     if unknown:
@@ -95,7 +95,7 @@ def report(finding: Finding) -> None:
             raised: FindingError | None = FindingError(finding)
         elif _first_time(finding):
             raised = None
-            from asyncwarden._rules import RULES
+            from asyncwarden._rules._catalog import RULES
 
             category = RULES[finding.code].category
             text = text_of(finding)  # a finding that cannot be rendered still reaches the user

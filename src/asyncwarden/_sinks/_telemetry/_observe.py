@@ -19,15 +19,17 @@ import weakref
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from asyncwarden import _log, _report, _state
-from asyncwarden import _semconv as sc
-from asyncwarden._provenance import FAILED, OK, PENDING, coroutine_name, outcome_of
-from asyncwarden._telemetry import _backend
+from asyncwarden import _state
+from asyncwarden._findings import _delivery
+from asyncwarden._sinks import _log
+from asyncwarden._sinks import _semconv as sc
+from asyncwarden._sinks._telemetry import _backend
+from asyncwarden._tracking._provenance import FAILED, OK, PENDING, coroutine_name, outcome_of
 
 if TYPE_CHECKING:
-    from asyncwarden._findings import Finding
-    from asyncwarden._provenance import Batch
-    from asyncwarden._rules import Combination
+    from asyncwarden._findings._finding import Finding
+    from asyncwarden._rules._catalog import Combination
+    from asyncwarden._tracking._provenance import Batch
 
 CAP = sc.MAX_ARRAY_LENGTH
 _RETURN_WHEN = frozenset({"ALL_COMPLETED", "FIRST_COMPLETED", "FIRST_EXCEPTION"})
@@ -412,7 +414,7 @@ def combined(
     target = _log.route("debug")
     if tracer is None and target is None:
         return
-    reportable = [f for f in findings if not _report.is_allowed(f.code)] if findings else []
+    reportable = [f for f in findings if not _delivery.is_allowed(f.code)] if findings else []
     batches = list(combination.groups)  # in order of first appearance
     batch_ids = [batch.id for batch in batches[:CAP]]
     sources = _source_runs(combination)

@@ -10,7 +10,7 @@ from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult,
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from asyncwarden._telemetry import _otlpjson
+from asyncwarden._sinks._telemetry import _otlpjson
 
 Write = Callable[[bytes], bool]
 

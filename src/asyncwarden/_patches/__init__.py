@@ -1,0 +1,1 @@
+"""Patches: the wrappers around asyncio's and pandas' entry points, and their originals."""

@@ -1,0 +1,1 @@
+"""Rules: the catalog of findings and the checks that produce them."""

@@ -1,0 +1,1 @@
+"""Sinks: where findings and telemetry go besides the warning (structlog, OpenTelemetry)."""

@@ -1,0 +1,1 @@
+"""Tracking: what the patches record (batches, task provenance, frame lineage, call sites)."""
