@@ -25,7 +25,7 @@ import asyncwarden
 from asyncwarden import _failopen, _observers
 from asyncwarden._findings import _delivery
 from asyncwarden._findings._finding import Finding
-from asyncwarden._patches import _asyncio
+from asyncwarden._patches import _asyncio_completed, _asyncio_taskgroup, _asyncio_wait
 from asyncwarden._rules import _catalog, _lifecycle
 from asyncwarden._tracking import _callsite, _lineage, _provenance
 from tests.conftest import run_python
@@ -160,7 +160,15 @@ COMPLETION_PLACES = {"gather completion", "wait result", "as_completed completio
 
 FAULTS: list[Fault] = [
     ("Batch.__init__", _raise(_provenance.Batch, "__init__"), asyncio_main, BATCH_PLACES),
-    ("capture (asyncio)", _raise(_asyncio, "capture"), asyncio_main, BATCH_PLACES),
+    (
+        "capture (asyncio)",
+        lambda mp: [
+            _raise(module, "capture")(mp)
+            for module in (_asyncio_wait, _asyncio_completed, _asyncio_taskgroup)
+        ],
+        asyncio_main,
+        BATCH_PLACES,
+    ),
     (
         "registry.register*",
         lambda mp: [
@@ -200,7 +208,7 @@ FAULTS: list[Fault] = [
     ),
     (
         "lifecycle wait() pending hook",
-        lambda mp: mp.setattr(_asyncio, "_pending_hooks", [boom]),
+        lambda mp: mp.setattr(_asyncio_wait, "_pending_hooks", [boom]),
         asyncio_main,
         {"wait result"},
     ),

@@ -1,0 +1,309 @@
+"""What every asyncio wrapper shares: whose call it is, reading the input without consuming it,
+registering members at their positions, and recording what became of them."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import operator
+import sys
+import time
+import types
+from collections.abc import Callable, Collection, Iterable, Iterator
+from typing import Any, TypeVar
+
+from asyncwarden._tracking import _frame_types, _provenance
+from asyncwarden._tracking._callsite import _is_internal
+from asyncwarden._tracking._provenance import Batch
+
+Future = asyncio.Future
+
+
+def _task_stepping_codes() -> frozenset[object]:
+    """Code of asyncio's frames that start a task's coroutine: the user's call, not asyncio's."""
+    from asyncio import events, tasks
+
+    codes: set[object] = {events.Handle._run.__code__}
+    python_task = getattr(tasks, "_PyTask", None)
+    for name, value in vars(python_task or object).items():
+        if "step" in name and hasattr(value, "__code__"):
+            codes.add(value.__code__)
+    return frozenset(codes)
+
+
+_TASK_STEPPING = _task_stepping_codes()
+
+
+def called_by_asyncio(depth: int = 2) -> bool:
+    # Frame 0 is this function, 1 the wrapper; 2 is whoever called the patched API (3 when the
+    # wrapper runs behind call_between). A coroutine that is the top of a task
+    # (run_until_complete(asyncio.wait(...))) is first run by the loop: that is the user's call.
+    try:
+        code = sys._getframe(depth).f_code
+    except ValueError:
+        return False
+    return code not in _TASK_STEPPING and _is_internal(code.co_filename)
+
+
+def call_between(
+    before: Callable[..., tuple[tuple[Any, ...], dict[str, Any], Any]],
+    after: Callable[[Any, Any], Any],
+    wrapped: Callable[..., Any],
+    instance: object,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
+    """The wrapper wrapt calls for gather and as_completed: ``before``, asyncio's own, ``after``.
+
+    Rebuilt below with globals named like a module of asyncio. From 3.12 asyncio attaches its
+    "There is no current event loop" DeprecationWarning to the first frame outside asyncio (the
+    event loop policy walks up ``f_globals["__name__"]``); the frame that calls asyncio's own
+    function is then this one, and must count as asyncio's, or the warning would name
+    asyncwarden's line and a warnings filter on the caller's module would miss it. It uses
+    nothing but its arguments, so its globals can be a two-entry dict.
+    """
+    args, kwargs, token = before(instance, args, kwargs)
+    return after(wrapped(*args, **kwargs), token)
+
+
+def step_through(gen: Iterator[Any], watch: Callable[[Any], None]) -> Iterator[Any]:
+    """3.10-3.12's as_completed generator, watched once its first step made its tasks and queue.
+
+    Asyncio-named like ``call_between``: the original generator's first step looks for the
+    event loop, and its caller is this frame.
+    """
+    try:
+        first = next(gen)
+    except StopIteration:
+        return
+    watch(gen)
+    yield first
+    yield from gen
+
+
+_CallableT = TypeVar("_CallableT", bound=Callable[..., Any])
+
+
+def _asyncio_named(function: _CallableT) -> _CallableT:
+    namespace = {"__name__": "asyncio.asyncwarden", "__builtins__": builtins}
+    code = function.__code__  # type: ignore[attr-defined]
+    return types.FunctionType(code, namespace, code.co_name)  # type: ignore[return-value]
+
+
+call_between = _asyncio_named(call_between)
+
+
+step_through = _asyncio_named(step_through)
+
+
+def named_like_original(wrapper: Callable[..., Any]) -> Callable[..., Any]:
+    """For async wrappers: the coroutine handed back carries the name of asyncio's own.
+
+    It is the name in "RuntimeWarning: coroutine 'wait' was never awaited" and in the repr of
+    a task awaiting it; the wrapper's own name there would be asyncwarden showing through.
+    """
+
+    def call(
+        wrapped: Callable[..., Any], instance: object, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        coroutine = wrapper(wrapped, instance, args, kwargs)
+        coroutine.__name__ = wrapped.__name__
+        coroutine.__qualname__ = wrapped.__qualname__
+        return coroutine
+
+    return call
+
+
+def unchanged(
+    instance: object, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any], Any]:
+    return args, kwargs, kwargs
+
+
+def finish(batch: Batch, futures: Iterable[tuple[int, Future[Any]]]) -> bool:
+    """Record what became of the members and link the frames they returned (True if any)."""
+    batch.finished = time.time()
+    linked = False
+    for position, future in futures:
+        linked |= record(batch, position, future)
+    return linked
+
+
+def record(batch: Batch, position: int, future: Future[Any]) -> bool:
+    """Record what became of one member; True if it returned a frame (now linked)."""
+    if future.cancelled():
+        batch.outcomes[position] = (_provenance.CANCELLED, "")
+    elif not future.done():
+        batch.outcomes[position] = (_provenance.PENDING, "")
+    elif (error := getattr(future, "_exception", None)) is not None:
+        batch.outcomes[position] = (_provenance.FAILED, type(error).__name__)
+    else:
+        result = getattr(future, "_result", None)
+        if type(result) in _frame_types.FRAME_TYPES:
+            _frame_types.link_task_result(result, batch, position)
+            return True
+    return False
+
+
+# Per-member work at the end of a batch is done in C (map over attribute getters) whenever every
+# member succeeded: a Python loop over 10,000 members costs 3-5 % of the batch on its own.
+_state_of = operator.attrgetter("_state")
+
+
+_exception_of = operator.attrgetter("_exception")
+
+
+_result_of = operator.attrgetter("_result")
+
+
+_FINISHED = frozenset({"FINISHED"})
+
+
+def settle(
+    batch: Batch,
+    futures: Collection[Future[Any]],
+    position_of: Callable[[Future[Any]], int],
+    may_have_failed: bool = True,
+) -> bool:
+    """``finish`` for ``futures``, without a Python loop when all of them succeeded.
+
+    ``may_have_failed=False`` skips the pass over the exceptions: a TaskGroup that exited
+    normally has no member that raised (any error would have made it raise).
+    """
+    try:
+        succeeded = set(map(_state_of, futures)) <= _FINISHED and not (
+            may_have_failed and any(map(_exception_of, futures))
+        )
+    except AttributeError:  # a future type without asyncio's private fields: the general path
+        succeeded = False
+    if not succeeded:
+        return finish(batch, ((position_of(f), f) for f in futures))
+    batch.finished = time.time()
+    if _frame_types.FRAME_TYPES and not _frame_types.FRAME_TYPES.isdisjoint(
+        map(type, map(_result_of, futures))
+    ):
+        for future in futures:
+            _frame_types.link_task_result(_result_of(future), batch, position_of(future))
+        return True
+    return False
+
+
+class Replay(Iterator[Any]):
+    """Hands a consumed one-shot iterable back to asyncio, re-raising where it had failed."""
+
+    def __init__(self, items: list[Any], error: BaseException | None) -> None:
+        self._items = iter(items)
+        self._error = error
+        self.failed = error is not None
+
+    def __next__(self) -> Any:
+        for item in self._items:
+            return item
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        raise StopIteration
+
+
+def materialize(fs: Any) -> tuple[Any, list[Any] | None]:
+    """Read the awaitables without consuming what the original call will read.
+
+    Returns the object to pass on and the items in input order (None if they cannot be read).
+    """
+    if asyncio.isfuture(fs) or asyncio.iscoroutine(fs):
+        return fs, None  # the original raises its own TypeError
+    if isinstance(fs, (list, tuple, set, frozenset, dict)):
+        return fs, list(fs)
+    try:
+        iterator = iter(fs)
+    except TypeError:
+        return fs, None
+    if iterator is not fs:  # a re-iterable collection (dict view, deque, ...)
+        return fs, list(fs)
+    items: list[Any] = []
+    error: BaseException | None = None
+    try:
+        items.extend(iterator)
+    except BaseException as caught:  # replayed to asyncio exactly where it happened
+        error = caught
+    return (Replay(items, error) if (error is not None or not items) else items), items
+
+
+def _positions(items: list[Any]) -> dict[int, int]:
+    """id(awaitable) -> first position in the input."""
+    # Built backwards, so an awaitable listed twice keeps its first position; all in C.
+    last = len(items) - 1
+    return dict(zip(map(id, reversed(items)), range(last, -1, -1), strict=True))
+
+
+_OBJECT_HASH: Any = object.__hash__
+
+
+_OBJECT_EQ: Any = object.__eq__
+
+
+def _identity_hashed(kind: type) -> bool:
+    # Positions are looked up by the future itself (an id() would allocate an int per member).
+    return kind.__hash__ is _OBJECT_HASH and kind.__eq__ is _OBJECT_EQ
+
+
+def all_futures(items: list[Any]) -> bool:
+    """Whether every item is an asyncio future or task (one check per type, not per item)."""
+    return all(
+        issubclass(kind, asyncio.Future) and _identity_hashed(kind)
+        for kind in set(map(type, items))
+    )
+
+
+def _position_of(positions: dict[int, int], future: Future[Any]) -> int | None:
+    found = positions.get(id(future))
+    if found is None:  # a task asyncio made from a coroutine we were given
+        get_coro = getattr(future, "get_coro", None)
+        if get_coro is not None:
+            found = positions.get(id(get_coro()))
+    return found
+
+
+class Positions:
+    """future -> first input position, for the futures of one wait() or as_completed() call.
+
+    When every input is a future (``all_futures``) the table is built on first use: a wait()
+    whose members all returned something other than a frame never needs it (a 10,000-entry dict
+    costs 1.4 % of such a wait, docs/performance.md).
+    """
+
+    __slots__ = ("_items", "_table")
+
+    def __init__(self, items: list[Any], table: dict[Any, int] | None) -> None:
+        self._items = items
+        self._table = table
+
+    def table(self) -> dict[Any, int]:
+        if self._table is None:
+            # Built backwards, so a future listed twice keeps its first position; all in C.
+            last = len(self._items) - 1
+            self._table = dict(zip(reversed(self._items), range(last, -1, -1), strict=True))
+        return self._table
+
+    def __call__(self, future: Future[Any]) -> int:
+        return self.table().get(future, -1)
+
+
+def register_in_order(batch: Batch, items: list[Any], futures: Iterable[Future[Any]]) -> Positions:
+    """Register ``futures`` at their input positions.
+
+    ``futures is items`` says every input is a future (``all_futures``): then they are the
+    members, in order, and the work is done in C.
+    """
+    if futures is items:
+        _provenance.registry.register_all(batch, items)
+        return Positions(items, None)
+    positions = _positions(items)
+    ordered: list[Future[Any] | None] = [None] * len(items)
+    for future in futures:
+        position = _position_of(positions, future)
+        # A future type that redefines equality is not followed: see _identity_hashed.
+        if position is not None and ordered[position] is None and _identity_hashed(type(future)):
+            ordered[position] = future
+    _provenance.registry.register(batch, ordered)
+    return Positions(items, {f: i for i, f in enumerate(ordered) if f is not None})

@@ -1,0 +1,133 @@
+"""The wrapper of as_completed: members are recorded as asyncio's own queue receives them."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import itertools
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from asyncwarden import _compat, _observers
+from asyncwarden._failopen import internal_error
+from asyncwarden._patches._asyncio_common import (
+    Positions,
+    all_futures,
+    called_by_asyncio,
+    materialize,
+    record,
+    register_in_order,
+    step_through,
+)
+from asyncwarden._patches._asyncio_taskgroup import new_ref
+from asyncwarden._tracking import _frame_types
+from asyncwarden._tracking._callsite import capture
+from asyncwarden._tracking._provenance import Batch
+
+
+def _completion_recorder(
+    batch: Batch, positions: Positions, put: Callable[[Any], None]
+) -> Callable[[Any], None]:
+    """Stands in for as_completed's own queue's ``put_nowait``: one member finished.
+
+    as_completed already gives every member a done-callback that puts it on a private queue, in
+    completion order. Recording there costs one Python call per member; a done-callback of our
+    own would cost a second round through the event loop per member (+40 % on 10,000 tasks,
+    docs/performance.md). The queue is asyncio's, never the program's.
+
+    A member that returned something other than a frame costs three reads of asyncio's own
+    fields and a count. Only members that failed, were cancelled or returned a frame are
+    recorded, in completion order: the order of frames is what AW101 cites. Telemetry, which
+    reports the completion order of every member, gets every member recorded.
+    """
+    completed = batch.completed.append
+    count = itertools.count(1).__next__
+    size = batch.size
+    frame_types = _frame_types.FRAME_TYPES  # one set, filled in place when pandas is patched
+    every_member = bool(_observers.on_batch_finished)
+
+    def put_nowait(future: Any) -> None:
+        if future is not None:  # None is the timeout's sentinel
+            try:
+                try:
+                    plain = (
+                        future._exception is None
+                        and future._state == "FINISHED"
+                        and type(future._result) not in frame_types
+                    )
+                except AttributeError:  # a future type without asyncio's private fields
+                    plain = False
+                if every_member or not plain:
+                    completed(new_ref(future))
+                    if not plain:
+                        record(batch, positions(future), future)
+                if count() == size:
+                    batch.finished = time.time()
+                    if _observers.on_batch_finished:
+                        _observers.batch_finished(batch)
+            except Exception as error:
+                internal_error("as_completed completion", error)
+        put(future)
+
+    return put_nowait
+
+
+def _watch_completions(batch: Batch, items: list[Any], queue: Any, todo: Iterable[Any]) -> None:
+    """Register the members and follow as_completed's own completion queue."""
+    if all_futures(items):
+        futures: Iterable[Any] = items
+    else:
+        made = {id(t.get_coro()): t for t in todo if hasattr(t, "get_coro")}
+        futures = [item if asyncio.isfuture(item) else made.get(id(item)) for item in items]
+        futures = (f for f in futures if f is not None)
+    positions = register_in_order(batch, items, futures)
+    queue.put_nowait = _completion_recorder(batch, positions, queue.put_nowait)
+
+
+def _watch_generator(batch: Batch, items: list[Any], gen: Any) -> None:
+    # The original generator makes its queue and its tasks on the first next(); hook them then,
+    # before the event loop can run a single completion callback.
+    try:
+        variables = gen.gi_frame.f_locals
+        _watch_completions(batch, items, variables["done"], variables["todo"])
+    except Exception as error:
+        internal_error("as_completed", error)
+
+
+def before_as_completed(
+    instance: object, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any], Any]:
+    """Before asyncio's as_completed (behind ``call_between``): read the input, open a batch."""
+    batch = None
+    items: list[Any] | None = None
+    try:
+        if args and not called_by_asyncio(3):
+            passed, items = materialize(args[0])
+            if items is not None:
+                args = (passed, *args[1:])
+                batch = Batch("as_completed", capture(2), {"timeout": kwargs.get("timeout")})
+                batch.size = len(set(map(id, items)))
+                batch.input_ordered = not isinstance(args[0], (set, frozenset))
+                if _observers.on_batch_started:
+                    _observers.batch_started(batch)
+    except Exception as error:
+        internal_error("as_completed", error)
+        batch = None
+    return args, kwargs, (batch, items)
+
+
+def after_as_completed(result: Any, token: tuple[Batch | None, list[Any] | None]) -> Any:
+    """After asyncio's as_completed: follow the members' completions."""
+    batch, items = token
+    if batch is None or items is None:
+        return result
+    try:
+        if _compat.AS_COMPLETED_IS_GENERATOR:
+            watched: Any = step_through(result, functools.partial(_watch_generator, batch, items))
+            watched.__name__, watched.__qualname__ = result.__name__, result.__qualname__
+            return watched
+        _watch_completions(batch, items, result._done, result._todo)
+    except Exception as error:
+        internal_error("as_completed", error)
+    return result

@@ -1,0 +1,262 @@
+"""The wrappers of gather, wait and wait_for: their members are known when the call is made."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+import warnings
+from collections.abc import Callable
+from itertools import repeat
+from typing import Any
+
+from asyncwarden import _compat, _observers, _state
+from asyncwarden._failopen import internal_error
+from asyncwarden._patches._asyncio_common import (
+    Future,
+    Positions,
+    Replay,
+    all_futures,
+    called_by_asyncio,
+    finish,
+    materialize,
+    register_in_order,
+    settle,
+)
+from asyncwarden._tracking import _frame_types, _provenance
+from asyncwarden._tracking._callsite import capture
+from asyncwarden._tracking._provenance import Batch
+
+
+def _gather_done(batch: Batch, outer: Future[Any]) -> None:
+    try:
+        if _gather_succeeded(batch, outer):
+            if _observers.on_batch_finished:
+                _observers.batch_finished(batch)
+            return
+        children = [ref() for ref in batch.members]
+        finish(batch, ((i, c) for i, c in enumerate(children) if c is not None))
+        if _observers.on_batch_finished:
+            _observers.batch_finished(batch)
+    except Exception as error:
+        internal_error("gather completion", error)
+
+
+def _gather_succeeded(batch: Batch, outer: Future[Any]) -> bool:
+    """Record a gather whose every child returned (the common case) from its result list alone.
+
+    The result list is in member order; nothing is recorded per member but the frames it holds.
+    False leaves the batch to the general path (a failure, a cancellation, an exception returned).
+    """
+    if outer.cancelled() or getattr(outer, "_exception", None) is not None:
+        return False
+    results = getattr(outer, "_result", None)
+    if type(results) is not list or len(results) != len(batch.members):
+        return False
+    kinds = set(map(type, results))
+    if any(issubclass(kind, BaseException) for kind in kinds):
+        return False
+    batch.finished = time.time()
+    if not _frame_types.FRAME_TYPES.isdisjoint(kinds):
+        for position, result in enumerate(results):
+            _frame_types.link_task_result(result, batch, position)
+    return True
+
+
+def after_gather(outer: Any, kwargs: dict[str, Any]) -> Any:
+    """After asyncio's gather (behind ``call_between``): its children are the batch."""
+    try:
+        children = getattr(outer, "_children", None)
+        if children and not called_by_asyncio(3):
+            batch = Batch(
+                "gather",
+                capture(2),
+                {"return_exceptions": bool(kwargs.get("return_exceptions", False))},
+            )
+            batch.size = len(children)
+            _provenance.registry.register_all(batch, children)
+            if _observers.on_batch_started:
+                _observers.batch_started(batch)
+            outer.add_done_callback(functools.partial(_gather_done, batch))
+    except Exception as error:
+        internal_error("gather", error)
+    return outer
+
+
+def _adversarial(done: set[Future[Any]], positions: Positions) -> set[Future[Any]]:
+    """A set with the same members whose iteration order is not the submission order.
+
+    Set order is undefined, so any order is legal; strict mode picks one that a program relying
+    on submission order cannot survive, so the hazard shows on every run, not one in six.
+    """
+    if not 2 <= len(done) <= 1024:
+        return done
+    position = positions.table()
+
+    def ascending(candidate: set[Future[Any]]) -> bool:
+        order = [position.get(f, -1) for f in candidate]
+        return order == sorted(order)
+
+    if not ascending(done):
+        return done
+    members = sorted(done, key=lambda f: position.get(f, -1))
+    for size in (8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192):
+        for sequence in (members[::-1], members):
+            # Growing the table with padding and removing it again changes which slot each
+            # member hashes to, and so the iteration order, without touching the members.
+            grown: set[object] = set(sequence)
+            padding = [object() for _ in range(max(0, size * 3 // 5 - len(sequence)))]
+            grown.update(padding)
+            grown.difference_update(padding)
+            candidate: set[Future[Any]] = grown  # type: ignore[assignment]
+            if not ascending(candidate):
+                return candidate
+    return done
+
+
+async def wait_wrapper(
+    wrapped: Callable[..., Any], instance: object, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    batch = None
+    items: list[Any] | None = None
+    positions: Positions | None = None
+    try:
+        if args and not called_by_asyncio():
+            passed, items = materialize(args[0])
+            if items is not None:
+                args = (passed, *args[1:])
+                batch = Batch(
+                    "wait",
+                    capture(2),
+                    {
+                        "return_when": kwargs.get("return_when", asyncio.ALL_COMPLETED),
+                        "timeout": kwargs.get("timeout"),
+                    },
+                )
+                batch.size = len(items)
+                batch.input_ordered = not isinstance(args[0], (set, frozenset))
+                if all_futures(items):
+                    positions = register_in_order(batch, items, items)
+                elif not _compat.WAIT_ACCEPTS_COROUTINES or not any(
+                    map(asyncio.iscoroutine, items)
+                ):
+                    positions = register_in_order(
+                        batch, items, (f for f in items if asyncio.isfuture(f))
+                    )
+                if _observers.on_batch_started:
+                    _observers.batch_started(batch)
+    except Exception as error:
+        internal_error("wait", error)
+        batch = None
+    steps = None
+    if _compat.WAIT_ACCEPTS_COROUTINES and items is not None:
+        try:
+            steps = _wait_own_steps(wrapped, args, kwargs, items)
+        except Exception as error:
+            internal_error("wait", error)
+    if steps is None:
+        done, pending = await wrapped(*args, **kwargs)
+    else:
+        # 3.10's wait, from its warning on, at this frame: the warning names the caller's line.
+        fs, loop = steps
+        warnings.warn(_WAIT_COROUTINES_DEPRECATED, DeprecationWarning, stacklevel=2)
+        asyncio_tasks = vars(asyncio.tasks)
+        fs = {asyncio_tasks["ensure_future"](f, loop=loop) for f in fs}
+        timeout = kwargs.get("timeout")
+        return_when = kwargs.get("return_when", asyncio.ALL_COMPLETED)
+        done, pending = await asyncio_tasks["_wait"](fs, timeout, return_when, loop)
+    if batch is None or items is None:
+        return done, pending
+    try:
+        if positions is None:  # 3.10 with coroutines: the tasks exist only now
+            positions = register_in_order(batch, items, [*done, *pending])
+        strict = _state.strict()
+        if strict:
+            done = _adversarial(done, positions)
+        if pending:
+            batch.pending_positions = list(map(positions.table().get, pending, repeat(-1)))
+        linked = settle(batch, done, positions)
+        # The order the done set iterates in matters to a frame from it (AW101) and to
+        # telemetry; nothing else reads it, and it costs a table of every member to know.
+        if linked or strict or _observers.on_batch_finished:
+            batch.done_order = list(map(positions.table().get, done, repeat(-1)))
+        batch.finished = time.time()
+        if _observers.on_batch_finished:
+            _observers.batch_finished(batch)
+        if pending:
+            _lifecycle_hook(batch, pending)
+    except Exception as error:
+        internal_error("wait result", error)
+    return done, pending
+
+
+# 3.10's asyncio.wait() warns, word for word, when it is handed coroutines.
+_WAIT_COROUTINES_DEPRECATED = (
+    "The explicit passing of coroutine objects to asyncio.wait() is deprecated since Python 3.8, "
+    "and scheduled for removal in Python 3.11."
+)
+
+
+_RETURN_WHEN = (asyncio.FIRST_COMPLETED, asyncio.FIRST_EXCEPTION, asyncio.ALL_COMPLETED)
+
+
+def _wait_own_steps(
+    wrapped: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], items: list[Any]
+) -> tuple[set[Any], asyncio.AbstractEventLoop] | None:
+    """3.10: whether this call reaches wait's coroutine warning; then wait's set and loop.
+
+    3.10's wait warns with ``stacklevel=2``: called from this wrapper, the warning would name the
+    wrapper's line, and a filter on the caller's module would miss it. When the call gets that
+    far, the wrapper takes wait's remaining steps itself (the same set, the warning at the
+    caller's line, the same tasks made in the same order, then asyncio's own ``wait_wrapper``). None
+    leaves the whole call to asyncio: an argument it rejects with its own error, no coroutine,
+    or a ``wait`` that is not asyncio's own (another library's wrapper must still run).
+    """
+    if getattr(wrapped, "__globals__", None) is not vars(asyncio.tasks):
+        return None
+    if len(args) != 1 or not kwargs.keys() <= {"timeout", "return_when"}:
+        return None
+    fs = args[0]
+    if isinstance(fs, Replay):
+        if fs.failed:
+            return None
+        fs = items  # the same items in the same order, and the replay stays unread
+    if asyncio.isfuture(fs) or asyncio.iscoroutine(fs):
+        return None
+    if kwargs.get("return_when", asyncio.ALL_COMPLETED) not in _RETURN_WHEN:
+        return None
+    loop = asyncio.events._get_running_loop()
+    if loop is None:
+        return None
+    fs = set(fs)
+    if not any(map(asyncio.iscoroutine, fs)):
+        return None
+    return fs, loop
+
+
+def _lifecycle_hook(batch: Batch, pending: set[Future[Any]]) -> None:
+    """Hand ``wait()``'s pending tasks to the lifecycle guard (AW302), when it is loaded."""
+    hook = _pending_hooks[0] if _pending_hooks else None
+    if hook is not None:
+        hook(batch, pending)
+
+
+_pending_hooks: list[Callable[[Batch, set[Future[Any]]], None]] = []
+
+
+async def wait_for_wrapper(
+    wrapped: Callable[..., Any], instance: object, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    try:
+        awaitable = args[0] if args else kwargs.get("fut")
+        if asyncio.isfuture(awaitable) and not called_by_asyncio():
+            batch = Batch(
+                "wait_for",
+                capture(2),
+                {"timeout": args[1] if len(args) > 1 else kwargs.get("timeout")},
+            )
+            batch.size = 1
+            _provenance.registry.register_all(batch, (awaitable,))
+    except Exception as error:
+        internal_error("wait_for", error)
+    return await wrapped(*args, **kwargs)
