@@ -438,9 +438,9 @@ def test_telemetry_gets_the_pending_count_once_per_shutdown(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     counts: list[int] = []
-    fake = types.ModuleType("asyncwarden._sinks._telemetry")
+    fake = types.ModuleType("asyncwarden._sinks._telemetry._control")
     fake.record_pending_at_shutdown = counts.append  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "asyncwarden._sinks._telemetry", fake)
+    monkeypatch.setitem(sys.modules, "asyncwarden._sinks._telemetry._control", fake)
 
     async def main(leave: int) -> None:
         for _ in range(leave):

@@ -17,8 +17,9 @@ from structlog.testing import capture_logs
 
 import asyncwarden
 from asyncwarden._config import LogFormat
-from asyncwarden._sinks import _log, _telemetry
+from asyncwarden._sinks import _log
 from asyncwarden._sinks import _semconv as sc
+from asyncwarden._sinks._telemetry import _control
 from tests.conftest import _reset
 
 
@@ -77,7 +78,7 @@ def test_json_mode_sends_batch_and_combine_events_through_the_applications_struc
     guard_with_logs: None,
 ) -> None:
     asyncwarden.install("warn", log=LogFormat.JSON)
-    assert _telemetry.is_active()  # at once, not only from the first batch on
+    assert _control.is_active()  # at once, not only from the first batch on
     with capture_logs() as events:
         _wrong_pipeline()
     by_name = {e["event"]: e for e in events}

@@ -27,8 +27,7 @@ from asyncwarden import _observers, _state
 from asyncwarden._findings import _delivery
 from asyncwarden._findings._finding import Finding
 from asyncwarden._sinks import _semconv as sc
-from asyncwarden._sinks import _telemetry
-from asyncwarden._sinks._telemetry import _observe
+from asyncwarden._sinks._telemetry import _control, _observe
 from asyncwarden._tracking._callsite import CallSite
 from asyncwarden.instrumentation import AsyncWardenInstrumentor
 from tests.conftest import _reset
@@ -359,8 +358,8 @@ def test_a_finding_detected_outside_any_span_of_ours_gets_a_finding_span(
 
 
 def test_pending_at_shutdown_adds_to_its_counter(otel: Telemetry) -> None:
-    _telemetry.record_pending_at_shutdown(3)
-    _telemetry.record_pending_at_shutdown(0)
+    _control.record_pending_at_shutdown(3)
+    _control.record_pending_at_shutdown(0)
     (point,) = otel.points(sc.METRIC_PENDING_AT_SHUTDOWN)
     assert point.value == 3
 
@@ -370,7 +369,7 @@ def test_with_nowhere_to_send_telemetry_nothing_stays_registered(guard: None) ->
         return await asyncio.gather(_partition(0))
 
     asyncio.run(main())  # the first batch's probe looks once, finds nothing, removes itself
-    assert not _telemetry.is_active()
+    assert not _control.is_active()
     assert _ours() == []
 
 
@@ -379,10 +378,10 @@ def test_telemetry_observers_go_away_with_the_guard() -> None:
     instrumentor = AsyncWardenInstrumentor()
     with asyncwarden.guarded("warn"):
         instrumentor.instrument(tracer_provider=provider)
-        assert _telemetry.is_active()
+        assert _control.is_active()
         assert len(_ours()) == 4
         instrumentor.uninstrument()
-    assert not _telemetry.is_active()
+    assert not _control.is_active()
     assert _ours() == []
     _reset()
 

@@ -92,7 +92,7 @@ class AsyncWardenInstrumentor(BaseInstrumentor):
     def _instrument(self, **kwargs: Any) -> None:
         from asyncwarden._activation import _guard
         from asyncwarden._config import MODE_VARIABLE, Mode, Settings
-        from asyncwarden._sinks import _telemetry
+        from asyncwarden._sinks._telemetry import _control
 
         if not _guard.is_installed():
             settings, errors = Settings.from_environ()
@@ -106,13 +106,13 @@ class AsyncWardenInstrumentor(BaseInstrumentor):
             if settings.mode is not Mode.OFF:
                 _guard.install_from_settings(settings)
                 type(self)._turned_on = True
-        _telemetry.use_providers(kwargs.get("tracer_provider"), kwargs.get("meter_provider"))
+        _control.use_providers(kwargs.get("tracer_provider"), kwargs.get("meter_provider"))
 
     def _uninstrument(self, **kwargs: Any) -> None:
         from asyncwarden._activation import _guard
-        from asyncwarden._sinks import _telemetry
+        from asyncwarden._sinks._telemetry import _control
 
-        _telemetry.use_providers(None, None)
+        _control.use_providers(None, None)
         if type(self)._turned_on:
             type(self)._turned_on = False
             _guard.uninstall()

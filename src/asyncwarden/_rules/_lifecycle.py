@@ -117,7 +117,7 @@ def _count_pending_at_shutdown(count: int) -> None:
 
     Once per shutdown, 0 included; telemetry is never imported from here.
     """
-    telemetry = sys.modules.get("asyncwarden._sinks._telemetry")
+    telemetry = sys.modules.get("asyncwarden._sinks._telemetry._control")
     record = getattr(telemetry, "record_pending_at_shutdown", None)
     if record is None:
         return

@@ -6,16 +6,18 @@ from asyncwarden._findings import _delivery
 
 
 def install() -> None:
-    from asyncwarden._sinks import _log, _telemetry
+    from asyncwarden._sinks import _log
+    from asyncwarden._sinks._telemetry import _control
 
     if _log.sink not in _delivery.sinks:
         _delivery.sinks.append(_log.sink)
-    _telemetry.install()
+    _control.install()
 
 
 def uninstall() -> None:
-    from asyncwarden._sinks import _log, _telemetry
+    from asyncwarden._sinks import _log
+    from asyncwarden._sinks._telemetry import _control
 
     if _log.sink in _delivery.sinks:
         _delivery.sinks.remove(_log.sink)
-    _telemetry.uninstall()
+    _control.uninstall()
