@@ -17,7 +17,7 @@ import contextlib
 import dataclasses
 import os
 import warnings
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Generator, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -25,17 +25,22 @@ import pytest
 
 from asyncwarden._config import MODE_ACCEPTED, MODE_VARIABLE, Mode, parse_mode
 from asyncwarden.exceptions import ConfigurationError, FindingError
+from asyncwarden.pytest_plugin import _summary
 
 if TYPE_CHECKING:
     from asyncwarden._findings._finding import Finding
 
+
 MARKER = "asyncwarden"
+
+
 FIXTURE = "asyncwarden_findings"
+
+
 _INI = "asyncwarden"
+
+
 _OPTION = "--asyncwarden"
-# The attribute a test report carries its findings in; plain data, so pytest-xdist ships it from
-# the workers to the controller, which prints the summary.
-_REPORT_ATTRIBUTE = "asyncwarden_findings"
 
 
 @dataclasses.dataclass
@@ -72,7 +77,10 @@ class _Session:
 
 
 _SESSION = pytest.StashKey[_Session]()
+
+
 _RECORD = pytest.StashKey[_TestRecord]()
+
 
 # Sessions in this process, innermost last (pytester runs pytest inside pytest): findings go to
 # the innermost one only.
@@ -87,9 +95,6 @@ def _sink(finding: Finding) -> None:
         session.current.add(finding)
     elif session.mode is not None:  # a run that did not ask for the guard keeps nothing
         session.outside.append(finding)
-
-
-# -- options and precedence -------------------------------------------------------------------
 
 
 def _mode_argument(value: str) -> str:
@@ -207,9 +212,6 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     if session is None or session.mode is None:
         return None
     return f"asyncwarden: {session.mode.value} (from {session.source})"
-
-
-# -- per test -----------------------------------------------------------------------------------
 
 
 def _marker_settings(item: pytest.Item) -> tuple[Mode | None, tuple[str, ...], str | None]:
@@ -339,7 +341,7 @@ def _phase(item: pytest.Item, when: str) -> Generator[None, object, object]:
         unseen = [f for f in record.by_phase.get(when, ()) if id(f) not in record.shown]
         if unseen:
             record.shown.update(map(id, unseen))
-            pytest.fail(_failure(unseen, when), pytrace=False)
+            pytest.fail(_summary.failure(unseen, when), pytrace=False)
     return result
 
 
@@ -361,30 +363,6 @@ def pytest_runtest_teardown(
 ) -> Generator[None, object, object]:
     __tracebackhide__ = _hide_our_frames
     return (yield from _phase(item, "teardown"))
-
-
-_WHERE = {
-    "setup": "while its fixtures were set up",
-    "call": "while it ran",
-    "teardown": "while its fixtures were torn down",
-}
-
-
-def _failure(findings: list[Finding], when: str) -> str:
-    count = f"{len(findings)} finding{'s' if len(findings) > 1 else ''}"
-    head = (
-        f"asyncwarden (strict): {count} reported {_WHERE.get(when, 'during ' + when)}, "
-        "never raised to the test:\ncaught by the code under test, raised in an asyncio "
-        "callback, or detected when an event loop shut down."
-    )
-    return "\n\n".join([head, *(_render(f) for f in findings)])
-
-
-def _render(finding: Finding) -> str:
-    try:
-        return finding.render()
-    except Exception:  # a finding that cannot be rendered still fails the test
-        return f"{finding.code} {finding.name}: {finding.title} at {finding.site}"
 
 
 def _end_at_user_line(excinfo: pytest.ExceptionInfo[FindingError]) -> None:
@@ -422,22 +400,16 @@ def pytest_runtest_makereport(
     findings = record.by_phase.get(call.when, [])
     if not findings:
         return report
-    setattr(report, _REPORT_ATTRIBUTE, [_summary_entry(f, call.when) for f in findings])
+    setattr(
+        report, _summary.REPORT_ATTRIBUTE, [_summary.summary_entry(f, call.when) for f in findings]
+    )
     if report.failed:
         unseen = [f for f in findings if id(f) not in record.shown]
         if unseen:
-            report.sections.append(("asyncwarden findings", "\n\n".join(map(_render, unseen))))
+            report.sections.append(
+                ("asyncwarden findings", "\n\n".join(map(_summary.render, unseen)))
+            )
     return report
-
-
-def _summary_entry(finding: Finding, when: str) -> dict[str, str]:
-    return {
-        "code": finding.code,
-        "name": finding.name,
-        "title": finding.title,
-        "site": finding.site.short(),
-        "when": when,
-    }
 
 
 @pytest.fixture
@@ -453,48 +425,14 @@ def asyncwarden_findings(request: pytest.FixtureRequest) -> list[Finding]:
     return record.findings if record is not None else []
 
 
-# -- summary --------------------------------------------------------------------------------------
-
-
-def _collected(reports: Iterable[object]) -> list[tuple[str, dict[str, str]]]:
-    return [
-        (str(getattr(report, "nodeid", "")), entry)
-        for report in reports
-        for entry in getattr(report, _REPORT_ATTRIBUTE, None) or ()
-    ]
-
-
-_OUTSIDE = "(outside any test)"
-
-
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
 ) -> None:
     session = config.stash.get(_SESSION, None)
     if session is None:
         return
-    reports = [r for stat in terminalreporter.stats.values() for r in stat]
-    entries = _collected(reports)
-    if not entries and not session.outside:
-        return
-    by_rule: dict[tuple[str, str], dict[str, list[dict[str, str]]]] = {}
-    for nodeid, entry in entries:
-        tests = by_rule.setdefault((entry["code"], entry["name"]), {})
-        tests.setdefault(nodeid, []).append(entry)
-    for finding in session.outside:
-        tests = by_rule.setdefault((finding.code, finding.name), {})
-        tests.setdefault(_OUTSIDE, []).append(_summary_entry(finding, ""))
-    total = sum(len(found) for tests in by_rule.values() for found in tests.values())
-    test_count = len({nodeid for tests in by_rule.values() for nodeid in tests} - {_OUTSIDE})
-    terminalreporter.write_sep(
-        "=",
-        f"asyncwarden: {total} finding{'s' * (total != 1)} in {test_count} "
-        f"test{'s' * (test_count != 1)}",
+    _summary.write(
+        terminalreporter,
+        [r for stat in terminalreporter.stats.values() for r in stat],
+        session.outside,
     )
-    for (code, name), tests in sorted(by_rule.items()):
-        terminalreporter.write_line(f"{code} {name}", bold=True)
-        for nodeid, found in tests.items():
-            terminalreporter.write_line(f"  {nodeid}")
-            for entry in found:
-                when = f" [{entry['when']}]" if entry["when"] and entry["when"] != "call" else ""
-                terminalreporter.write_line(f"    {entry['site']}{when}  {entry['title']}")
