@@ -17,6 +17,8 @@ LISTING = "import sys; print(' '.join(sorted(sys.modules)))"
 AT_START = {
     "__future__",
     "asyncwarden",
+    "asyncwarden._activation",
+    "asyncwarden._activation._first_import",
     "asyncwarden._environ",
     "asyncwarden._startup",
     "asyncwarden.exceptions",
@@ -29,7 +31,7 @@ PATCHED = (
 CLEAN = (
     "import sys; m = sys.modules['asyncio'];"
     " print(m.__loader__ is m.__spec__.loader, type(m.__loader__).__name__,"
-    " [type(f).__module__ for f in sys.meta_path].count('asyncwarden._startup'))"
+    " [type(f).__module__ for f in sys.meta_path].count('asyncwarden._activation._first_import'))"
 )
 
 

@@ -34,9 +34,10 @@ KEPT_LOADED = (
     pandas,
     structlog,
     *(
-        importlib.import_module(f"asyncwarden.{module.name}")
-        for module in pkgutil.iter_modules(asyncwarden.__path__)
-        if module.name not in {"__main__", "_startup"}  # these run something when imported
+        importlib.import_module(module.name)
+        for module in pkgutil.walk_packages(asyncwarden.__path__, "asyncwarden.")
+        # these run something when imported
+        if module.name not in {"asyncwarden.__main__", "asyncwarden._startup"}
     ),
 )
 

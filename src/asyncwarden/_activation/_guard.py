@@ -40,10 +40,8 @@ def _when_imported(module_name: str, apply: str) -> None:
 
             if apply == "asyncio":
                 from asyncwarden._patches import _asyncio
-                from asyncwarden._rules import _lifecycle
 
                 _asyncio.install()
-                _lifecycle.install()
             else:
                 from asyncwarden._patches import _pandas
 
@@ -57,10 +55,10 @@ def _when_imported(module_name: str, apply: str) -> None:
         except Exception as error:
             _failopen.internal_error("installing the sinks", error)
 
-    if "asyncwarden._startup" in sys.modules:
-        from asyncwarden import _startup
+    if "asyncwarden._activation._first_import" in sys.modules:
+        from asyncwarden._activation import _first_import
 
-        if _startup.hold_hook(module_name, hook):
+        if _first_import.hold_hook(module_name, hook):
             return  # its first import is running (maybe in another thread): registered once run
     wrapt.register_post_import_hook(hook, module_name)
 
@@ -103,11 +101,11 @@ def finish_start_up() -> None:
     then, or earlier when anything imports this module, so ``install()``, ``is_installed()`` and
     the rest see the guard the environment asked for.
     """
-    if "asyncwarden._startup" not in sys.modules:
+    if "asyncwarden._activation._first_import" not in sys.modules:
         return  # no start-up hook ran in this process
-    from asyncwarden import _startup
+    from asyncwarden._activation import _first_import
 
-    values = _startup.take_pending()
+    values = _first_import.take_pending()
     if values is not None:
         install_from_settings(Settings.from_values(values))
 

@@ -17,8 +17,10 @@ from asyncwarden._patches._wrapping import patch, patch_method
 
 
 def install() -> None:
-    """Patch asyncio's entry points under every name users reach them by."""
+    """Patch asyncio's entry points under every name users reach them by, and its shutdown."""
     from asyncio import tasks
+
+    from asyncwarden._patches import _asyncio_shutdown
 
     patch((tasks, asyncio), "gather", functools.partial(call_between, unchanged, after_gather))
     patch((tasks, asyncio), "wait", named_like_original(wait_wrapper))
@@ -29,3 +31,4 @@ def install() -> None:
     if task_group is not None:
         patch_method(task_group, "create_task", make_create_task)
         patch((task_group,), "__aexit__", aexit_wrapper)
+    _asyncio_shutdown.install()

@@ -21,8 +21,8 @@ import weakref
 from typing import Any
 
 from asyncwarden._failopen import internal_error
-from asyncwarden._findings import _held as delivery
-from asyncwarden._tracking import _task_marks as state
+from asyncwarden._findings import _held
+from asyncwarden._tracking import _task_marks
 from asyncwarden._tracking._provenance import Batch, describe_kind
 
 # Verdicts not resolved yet; the batch observer does nothing while this is zero.
@@ -34,7 +34,7 @@ def on_wait_pending(batch: Batch, pending: set[Any]) -> None:
     caller = asyncio.current_task()
     if caller is None:
         return
-    caller_mark = state.mark(caller)
+    caller_mark = _task_marks.mark(caller)
     if caller_mark.outstanding is None:
         caller_mark.outstanding = {}
         caller.add_done_callback(_caller_done)
@@ -45,14 +45,14 @@ def on_wait_pending(batch: Batch, pending: set[Any]) -> None:
         positions = [-1] * len(pending)
     caller_ref = weakref.ref(caller)
     for task, position in zip(pending, positions, strict=False):
-        if not state.is_task(task):
+        if not _task_marks.is_task(task):
             continue
-        task_mark = state.mark(task)
+        task_mark = _task_marks.mark(task)
         if task_mark.allowed:
             continue
         returned = task_mark.returned
         if returned is None:
-            returned = task_mark.returned = state.Returned()
+            returned = task_mark.returned = _task_marks.Returned()
             task.add_done_callback(_pending_done)
         else:
             _unresolve(returned)
@@ -67,12 +67,12 @@ def on_wait_pending(batch: Batch, pending: set[Any]) -> None:
 
 
 def _forget_outstanding(caller: Any, task: Any) -> None:
-    caller_mark = state.mark_of(caller)
+    caller_mark = _task_marks.mark_of(caller)
     if caller_mark is not None and caller_mark.outstanding is not None:
         caller_mark.outstanding.pop(id(task), None)
 
 
-def _unresolve(returned: state.Returned) -> None:
+def _unresolve(returned: _task_marks.Returned) -> None:
     global _unresolved
     if returned.verdict is not None:
         returned.verdict = None
@@ -82,7 +82,7 @@ def _unresolve(returned: state.Returned) -> None:
 def _caller_done(caller: Any) -> None:
     global _unresolved
     try:
-        caller_mark = state.mark_of(caller)
+        caller_mark = _task_marks.mark_of(caller)
         if caller_mark is None or not caller_mark.outstanding:
             return
         outstanding, caller_mark.outstanding = caller_mark.outstanding, None
@@ -92,19 +92,19 @@ def _caller_done(caller: Any) -> None:
             task = ref()
             if task is None:
                 continue
-            task_mark = state.mark_of(task)
+            task_mark = _task_marks.mark_of(task)
             returned = task_mark.returned if task_mark is not None else None
             if task_mark is None or returned is None or task_mark.allowed or task_mark.reported:
                 continue
             if returned.caller is None or returned.caller() is not caller:
                 continue  # another task waited for it since; that caller decides
-            if state.has_other_callbacks(task):
+            if _task_marks.has_other_callbacks(task):
                 continue
             if task.done() and not task.cancelled():
                 # It ended on its own right after the caller, before anyone could look: a later
                 # `await` of a finished task cannot be observed, so this is not called abandoned.
                 continue
-            returned.verdict = "AW303" if state.cancel_requested(task) else "AW302"
+            returned.verdict = "AW303" if _task_marks.cancel_requested(task) else "AW302"
             returned.caller_name = caller_name
             returned.caller_finished = finished
             _unresolved += 1
@@ -114,7 +114,7 @@ def _caller_done(caller: Any) -> None:
 
 def _pending_done(task: Any) -> None:
     try:
-        task_mark = state.mark_of(task)
+        task_mark = _task_marks.mark_of(task)
         returned = task_mark.returned if task_mark is not None else None
         if task_mark is None or returned is None:
             return
@@ -125,13 +125,13 @@ def _pending_done(task: Any) -> None:
         if verdict is None:
             return
         _unresolve(returned)
-        if task_mark.allowed or task_mark.reported or state.awaited_by_a_task(task):
+        if task_mark.allowed or task_mark.reported or _task_marks.awaited_by_a_task(task):
             return
         task_mark.reported = True
         if task.cancelled():
             # 3.10 forgets a delivered cancellation request: the outcome still tells.
             verdict = "AW303"
-        view = state.view(task)
+        view = _task_marks.view(task)
         late = max(0.0, time.time() - returned.caller_finished)
         name = f"{task.get_name()!r} ({view.coroutine}())"
         if verdict == "AW303":
@@ -145,10 +145,10 @@ def _pending_done(task: Any) -> None:
                 f"{late:.2f} s after its caller {returned.caller_name!r} was done; nobody "
                 f"awaited it"
             )
-        finding = delivery.build(
+        finding = _held.build(
             verdict, [view], title, when="caller finished", outcome=_outcome(task)
         )
-        delivery.deliver(finding, task.get_loop())
+        _held.deliver(finding, task.get_loop())
     except Exception as error:
         internal_error("lifecycle: pending task finished", error)
 
@@ -161,7 +161,7 @@ def _outcome(task: Any) -> str:
 
 def take_verdict(task: Any) -> str | None:
     """The unreported verdict on ``task`` (shutdown reports it now), cleared."""
-    task_mark = state.mark_of(task)
+    task_mark = _task_marks.mark_of(task)
     returned = task_mark.returned if task_mark is not None else None
     if returned is None or returned.verdict is None:
         return None
@@ -176,7 +176,7 @@ def on_batch_started(batch: Batch) -> None:
         return
     try:
         for ref in batch.members:
-            task_mark = state.mark_of(ref())
+            task_mark = _task_marks.mark_of(ref())
             if task_mark is not None and task_mark.returned is not None:
                 _unresolve(task_mark.returned)
     except Exception as error:

@@ -18,30 +18,24 @@ outermost ``loop.close()`` finishes first, then the ``FindingError`` is raised f
 from __future__ import annotations
 
 import asyncio
-import atexit
 import sys
-import threading
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from asyncwarden import _compat
 from asyncwarden._failopen import internal_error
-from asyncwarden._findings import _held as delivery
+from asyncwarden._findings import _held
 from asyncwarden._rules import _abandoned
-from asyncwarden._tracking import _task_marks as state
-from asyncwarden._tracking._callsite import add_internal_package, capture
+from asyncwarden._tracking import _task_marks
+from asyncwarden._tracking._callsite import capture
 
 if TYPE_CHECKING:
     from asyncwarden._tracking._task_view import TaskView
 
+
 DESTROYED_PENDING = "Task was destroyed but it is pending!"
 
+
 _allowed_pending: weakref.WeakSet[object] = weakref.WeakSet()
-# Loops a runner shut down: their close() is part of the same shutdown.
-_shut_down: weakref.WeakSet[Any] = weakref.WeakSet()
-_local = threading.local()
-_install_lock = threading.Lock()
-_exit_registered = False
 
 
 def allow_pending(task: object) -> object:
@@ -50,7 +44,7 @@ def allow_pending(task: object) -> object:
     Returns the task, so it can wrap ``create_task``: ``t = allow_pending(create_task(...))``.
     """
     try:
-        state.mark(task).allowed = True
+        _task_marks.mark(task).allowed = True
     except (AttributeError, TypeError):  # an object without attributes: remember it weakly
         _allowed_pending.add(task)
     return task
@@ -63,9 +57,6 @@ def _is_allowed(task: object) -> bool:
         return False
 
 
-# -- what is pending ----------------------------------------------------------------------------
-
-
 _TITLES = {
     "AW301": "{tasks} still pending {when}",
     "AW302": "{tasks} that wait() returned in pending, abandoned by the task that called wait(), "
@@ -76,32 +67,29 @@ _TITLES = {
 
 def check_pending(loop: Any, when: str, role: str) -> None:
     """Report the program's tasks still pending on ``loop``, one finding per rule."""
-    pending = [t for t in asyncio.all_tasks(loop) if not state.belongs_to_loop(t)]
-    if role == "shutdown":
-        _shut_down.add(loop)
-        _count_pending_at_shutdown(len(pending))
-    elif role == "loop.close()":
+    pending = [t for t in asyncio.all_tasks(loop) if not _task_marks.belongs_to_loop(t)]
+    if role in ("shutdown", "loop.close()"):
         _count_pending_at_shutdown(len(pending))
     groups: dict[str, list[Any]] = {"AW301": [], "AW302": [], "AW303": []}
     for task in pending:
-        if not state.reportable(task) or _is_allowed(task):
+        if not _task_marks.reportable(task) or _is_allowed(task):
             continue
         verdict = _abandoned.take_verdict(task)
         if verdict is None:
-            verdict = "AW303" if state.cancel_requested(task) else "AW301"
+            verdict = "AW303" if _task_marks.cancel_requested(task) else "AW301"
         groups[verdict].append(task)
     site = capture(1) if role != "exit" and any(groups.values()) else None
     for code, tasks in groups.items():
         if not tasks:
             continue
-        views = sorted(map(state.view, tasks), key=_listing_order)
+        views = sorted(map(_task_marks.view, tasks), key=_listing_order)
         for task in tasks:
-            state.mark(task).reported = True
+            _task_marks.mark(task).reported = True
         title = _TITLES[code].format(
-            tasks=delivery.plural(len(tasks), "task"),
+            tasks=_held.plural(len(tasks), "task"),
             when=when.format(them="it" if len(tasks) == 1 else "them"),
         )
-        delivery.deliver(delivery.build(code, views, title, when=role, where=site), loop)
+        _held.deliver(_held.build(code, views, title, when=role, where=site), loop)
 
 
 def _listing_order(view: TaskView) -> tuple[bool, int, int, str]:
@@ -127,220 +115,21 @@ def _count_pending_at_shutdown(count: int) -> None:
         internal_error("lifecycle: telemetry pending_at_shutdown", error)
 
 
-# -- wrappers -----------------------------------------------------------------------------------
-
-
-def _cancel_all_tasks(
-    wrapped: Any, instance: object, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    try:
-        loop = args[0] if args else kwargs.get("loop")
-        check_pending(
-            loop,
-            "at asyncio.run() shutdown, which cancels {them} now",
-            "shutdown",
-        )
-    except Exception as error:
-        internal_error("lifecycle: runner shutdown", error)
-    return wrapped(*args, **kwargs)
-
-
-def _runner_close(
-    wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    loop = getattr(instance, "_loop", None)
-    _local.runner = getattr(_local, "runner", 0) + 1
-    try:
-        result = wrapped(*args, **kwargs)
-    finally:
-        _local.runner -= 1
-    if loop is not None:
-        delivery.raise_held(loop)
-    return result
-
-
-def _loop_close(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    # asyncio's loop classes call super().close(): only the outermost close checks and raises,
-    # after every level has finished closing.
-    depth = getattr(_local, "close", 0)
-    if depth == 0:
-        try:
-            # A loop a runner shut down was checked just before its tasks were cancelled.
-            if (
-                instance not in _shut_down
-                and not instance.is_running()
-                and not instance.is_closed()
-            ):
-                check_pending(
-                    instance,
-                    "when the loop was closed: nothing will ever run {them} again",
-                    "loop.close()",
-                )
-        except Exception as error:
-            internal_error("lifecycle: loop.close", error)
-    _local.close = depth + 1
-    try:
-        result = wrapped(*args, **kwargs)
-    finally:
-        _local.close = depth
-    if depth == 0 and not getattr(_local, "runner", 0):
-        delivery.raise_held(instance)
-    return result
-
-
-def _call_exception_handler(
-    wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    result = wrapped(*args, **kwargs)
-    try:
-        context = args[0] if args else kwargs.get("context")
-        if (
-            isinstance(context, dict)
-            and context.get("message") == DESTROYED_PENDING
-            and not sys.is_finalizing()
-        ):
-            _destroyed(instance, context.get("task"))
-    except Exception as error:
-        internal_error("lifecycle: task destroyed", error)
-    return result
-
-
 def _destroyed(loop: Any, task: Any) -> None:
-    if task is None or not state.is_task(task) or _is_allowed(task):
+    if task is None or not _task_marks.is_task(task) or _is_allowed(task):
         return
-    task_mark = state.mark_of(task)
+    task_mark = _task_marks.mark_of(task)
     if task_mark is not None and (task_mark.allowed or task_mark.reported):
         return
-    if state.belongs_to_loop(task):
+    if _task_marks.belongs_to_loop(task):
         return
     verdict = _abandoned.take_verdict(task)
     if verdict is None:
-        verdict = "AW303" if state.cancel_requested(task) else "AW301"
-    view = state.view(task)
-    state.mark(task).reported = True
+        verdict = "AW303" if _task_marks.cancel_requested(task) else "AW301"
+    view = _task_marks.view(task)
+    _task_marks.mark(task).reported = True
     title = (
         f"task {view.name!r} ({view.coroutine}()) was destroyed while still pending: nothing "
         "kept a reference to it, so it never finished and its cleanup never ran"
     )
-    delivery.deliver(delivery.build(verdict, [view], title, when="destroyed"), loop)
-
-
-def _at_exit() -> None:
-    from asyncwarden._activation import _guard
-
-    if not _guard.is_installed():
-        return
-    try:
-        loops: dict[int, Any] = {}
-        for task in _compat.registered_tasks():
-            if not task.done():
-                loop = task.get_loop()
-                loops.setdefault(id(loop), loop)
-        for loop in loops.values():
-            if not loop.is_closed() and not loop.is_running():
-                check_pending(
-                    loop,
-                    "at interpreter exit, on a loop that was never closed",
-                    "exit",
-                )
-    except Exception as error:
-        internal_error("lifecycle: interpreter exit", error)
-    delivery.flush_at_exit()
-
-
-# -- installation -------------------------------------------------------------------------------
-
-
-def _asyncio_loop_classes() -> list[type]:
-    """asyncio's loop classes that define ``close`` themselves (each calls super().close())."""
-    from asyncio import base_events
-
-    found: list[type] = []
-    todo: list[type] = [base_events.BaseEventLoop]
-    while todo:
-        cls = todo.pop()
-        if cls.__module__.startswith("asyncio.") and "close" in vars(cls):
-            found.append(cls)
-        todo.extend(cls.__subclasses__())
-    return found
-
-
-def install() -> None:
-    """Hook asyncio's shutdown path, loop close, destroyed tasks, wait()'s pending set and exit."""
-    global _exit_registered
-    from asyncio import base_events, runners
-
-    from asyncwarden import _observers
-    from asyncwarden._patches import _asyncio_wait
-    from asyncwarden._patches._wrapping import patch
-
-    patch((runners,), "_cancel_all_tasks", _cancel_all_tasks)
-    if _compat.PY_3_11_PLUS:
-        patch((runners.Runner,), "close", _runner_close)  # type: ignore[attr-defined]
-    for cls in _asyncio_loop_classes():
-        patch((cls,), "close", _loop_close)
-    patch((base_events.BaseEventLoop,), "call_exception_handler", _call_exception_handler)
-    with _install_lock:
-        if _abandoned.on_wait_pending not in _asyncio_wait._pending_hooks:
-            _asyncio_wait._pending_hooks.append(_abandoned.on_wait_pending)
-        if _abandoned.on_batch_started not in _observers.on_batch_started:
-            _observers.on_batch_started.append(_abandoned.on_batch_started)
-        if not _exit_registered:
-            _exit_registered = True
-            atexit.register(_at_exit)
-            # One hook per module for the process: it does nothing while the guard is off.
-            import wrapt
-
-            for name, hook in _OPTIONAL_MODULES.items():
-                wrapt.register_post_import_hook(hook, name)
-            return  # wrapt ran them already for modules imported before
-    for name, hook in _OPTIONAL_MODULES.items():
-        module = sys.modules.get(name)
-        if module is not None:
-            hook(module, installing=True)
-
-
-def _guard_is_on(installing: bool) -> bool:
-    # Called by install() itself, the guard is being switched on; called by wrapt when the module
-    # is imported later, ask. (Asking during install() can read another copy of _activation when
-    # a test runner re-imported the package, and would then skip the patch.)
-    if installing:
-        return True
-    from asyncwarden._activation import _guard
-
-    return _guard.is_installed()
-
-
-def _install_uvloop(module: Any, installing: bool = False) -> None:
-    from asyncwarden._patches._wrapping import patch, patch_inherited
-
-    if not _guard_is_on(installing):
-        return
-    try:
-        add_internal_package(module.__file__)
-        state.add_library(module.__file__)
-        if hasattr(module, "_cancel_all_tasks"):
-            patch((module,), "_cancel_all_tasks", _cancel_all_tasks)
-        patch_inherited(module.Loop, "close", _loop_close)
-        patch_inherited(module.Loop, "call_exception_handler", _call_exception_handler)
-    except Exception as error:
-        internal_error("patching uvloop", error)
-
-
-def _install_runner_backport(module: Any, installing: bool = False) -> None:
-    """``backports.asyncio.runner`` (pytest-asyncio's Runner on 3.10): a copy of 3.11's."""
-    from asyncwarden._patches._wrapping import patch
-
-    if not _guard_is_on(installing):
-        return
-    try:
-        patch((module,), "_cancel_all_tasks", _cancel_all_tasks)
-        patch((module.Runner,), "close", _runner_close)
-    except Exception as error:
-        internal_error("patching backports.asyncio.runner", error)
-
-
-_OPTIONAL_MODULES = {
-    "uvloop": _install_uvloop,
-    "backports.asyncio.runner.runner": _install_runner_backport,
-}
+    _held.deliver(_held.build(verdict, [view], title, when="destroyed"), loop)
