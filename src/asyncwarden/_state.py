@@ -5,6 +5,8 @@ from __future__ import annotations
 from asyncwarden._config import Mode, Settings
 
 settings: Settings = Settings()
+# Whether the guard is on: its patches and hooks are in place (``_activation`` switches it).
+installed = False
 
 
 def mode() -> Mode:

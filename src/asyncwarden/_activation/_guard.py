@@ -22,14 +22,13 @@ from asyncwarden._patches import _wrapping
 
 _lock = threading.RLock()
 _generation = 0
-_installed = False
 
 
 def _when_imported(module_name: str, apply: str) -> None:
     generation = _generation
 
     def hook(module: ModuleType) -> None:
-        if generation != _generation or not _installed:
+        if generation != _generation or not _state.installed:
             return
         # asyncwarden's own modules import asyncio. Under `import pandas; import asyncio` their
         # import below would be what imports asyncio first, and asyncio's hook would then run
@@ -68,20 +67,20 @@ def install(mode: str | Mode = "warn", **options: object) -> None:
 
     ``options`` override the other settings (``log``, ``trace_file``, ``task_spans``, ``repeat``).
     """
-    global _installed, _generation
+    global _generation
     chosen = parse_mode(mode, "mode")
     with _lock:
         _state.settings = dataclasses.replace(_state.settings, mode=chosen, **options)  # type: ignore[arg-type]
         if chosen is Mode.OFF:
             uninstall()
             return
-        if _installed:
+        if _state.installed:
             if options and ("asyncio" in sys.modules or "pandas" in sys.modules):
                 from asyncwarden._sinks import _wiring  # the hooks ran already: re-read the options
 
                 _wiring.install()
             return
-        _installed = True
+        _state.installed = True
         _generation += 1
         _when_imported("asyncio", "asyncio")
         _when_imported("pandas", "pandas")
@@ -112,10 +111,10 @@ def finish_start_up() -> None:
 
 def uninstall() -> None:
     """Switch the guard off and put back the exact original objects. Idempotent."""
-    global _installed, _generation
+    global _generation
     with _lock:
         _generation += 1
-        _installed = False
+        _state.installed = False
         _wrapping.restore_all()
         _state.settings = dataclasses.replace(_state.settings, mode=Mode.OFF)
         from asyncwarden._sinks import _wiring
@@ -125,14 +124,14 @@ def uninstall() -> None:
 
 def is_installed() -> bool:
     """Whether the guard is on."""
-    return _installed
+    return _state.installed
 
 
 @contextlib.contextmanager
 def guarded(mode: str | Mode = "warn", **options: object) -> Iterator[None]:
     """Switch the guard on for a block, then restore what was there before."""
     with _lock:
-        before = (_installed, _state.settings)
+        before = (_state.installed, _state.settings)
     install(mode, **options)
     try:
         yield

@@ -140,7 +140,7 @@ def record(batch: Batch, position: int, future: Future[Any]) -> bool:
     else:
         result = getattr(future, "_result", None)
         if type(result) in _frame_types.FRAME_TYPES:
-            _frame_types.link_task_result(result, batch, position)
+            link_frame(result, batch, position)
             return True
     return False
 
@@ -183,7 +183,7 @@ def settle(
         map(type, map(_result_of, futures))
     ):
         for future in futures:
-            _frame_types.link_task_result(_result_of(future), batch, position_of(future))
+            link_frame(_result_of(future), batch, position_of(future))
         return True
     return False
 
@@ -307,3 +307,14 @@ def register_in_order(batch: Batch, items: list[Any], futures: Iterable[Future[A
             ordered[position] = future
     _provenance.registry.register(batch, ordered)
     return Positions(items, {f: i for i, f in enumerate(ordered) if f is not None})
+
+
+def link_frame(result: object, batch: Batch, position: int) -> None:
+    """Link a task's frame result to its batch and position.
+
+    ``_lineage`` is imported here, not at the top: it is loaded by then (pandas' hook loads it),
+    and a program that never imports pandas never pays for it.
+    """
+    from asyncwarden._tracking import _lineage
+
+    _lineage.link_task_result(result, batch, position)

@@ -22,7 +22,7 @@ import threading
 import weakref
 from typing import Any
 
-from asyncwarden import _compat
+from asyncwarden import _compat, _state
 from asyncwarden._failopen import internal_error
 from asyncwarden._findings import _held
 from asyncwarden._rules import _abandoned
@@ -114,9 +114,7 @@ def _call_exception_handler(
 
 
 def _at_exit() -> None:
-    from asyncwarden._activation import _guard
-
-    if not _guard.is_installed():
+    if not _state.installed:
         return
     try:
         loops: dict[int, Any] = {}
@@ -187,13 +185,11 @@ def install() -> None:
 
 def _guard_is_on(installing: bool) -> bool:
     # Called by install() itself, the guard is being switched on; called by wrapt when the module
-    # is imported later, ask. (Asking during install() can read another copy of _activation when
+    # is imported later, ask. (Asking during install() can read another copy of _state when
     # a test runner re-imported the package, and would then skip the patch.)
     if installing:
         return True
-    from asyncwarden._activation import _guard
-
-    return _guard.is_installed()
+    return _state.installed
 
 
 def _install_uvloop(module: Any, installing: bool = False) -> None:

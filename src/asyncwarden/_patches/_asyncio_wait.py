@@ -19,6 +19,7 @@ from asyncwarden._patches._asyncio_common import (
     all_futures,
     called_by_asyncio,
     finish,
+    link_frame,
     materialize,
     register_in_order,
     settle,
@@ -59,7 +60,7 @@ def _gather_succeeded(batch: Batch, outer: Future[Any]) -> bool:
     batch.finished = time.time()
     if not _frame_types.FRAME_TYPES.isdisjoint(kinds):
         for position, result in enumerate(results):
-            _frame_types.link_task_result(result, batch, position)
+            link_frame(result, batch, position)
     return True
 
 

@@ -131,7 +131,9 @@ def _pending_done(task: Any) -> None:
         if task.cancelled():
             # 3.10 forgets a delivered cancellation request: the outcome still tells.
             verdict = "AW303"
-        view = _task_marks.view(task)
+        from asyncwarden._tracking import _task_view  # with the first finding: see _lifecycle._view
+
+        view = _task_view.view(task)
         late = max(0.0, time.time() - returned.caller_finished)
         name = f"{task.get_name()!r} ({view.coroutine}())"
         if verdict == "AW303":

@@ -82,7 +82,7 @@ def check_pending(loop: Any, when: str, role: str) -> None:
     for code, tasks in groups.items():
         if not tasks:
             continue
-        views = sorted(map(_task_marks.view, tasks), key=_listing_order)
+        views = sorted(map(_view, tasks), key=_listing_order)
         for task in tasks:
             _task_marks.mark(task).reported = True
         title = _TITLES[code].format(
@@ -90,6 +90,17 @@ def check_pending(loop: Any, when: str, role: str) -> None:
             when=when.format(them="it" if len(tasks) == 1 else "them"),
         )
         _held.deliver(_held.build(code, views, title, when=role, where=site), loop)
+
+
+def _view(task: Any) -> TaskView:
+    """What asyncwarden and asyncio know about a task, read without consuming anything.
+
+    ``_task_view`` loads with the first lifecycle finding: its record is a dataclass, whose
+    creation would cost every guarded asyncio program about 1 ms at start-up.
+    """
+    from asyncwarden._tracking import _task_view
+
+    return _task_view.view(task)
 
 
 def _listing_order(view: TaskView) -> tuple[bool, int, int, str]:
@@ -126,7 +137,7 @@ def _destroyed(loop: Any, task: Any) -> None:
     verdict = _abandoned.take_verdict(task)
     if verdict is None:
         verdict = "AW303" if _task_marks.cancel_requested(task) else "AW301"
-    view = _task_marks.view(task)
+    view = _view(task)
     _task_marks.mark(task).reported = True
     title = (
         f"task {view.name!r} ({view.coroutine}()) was destroyed while still pending: nothing "

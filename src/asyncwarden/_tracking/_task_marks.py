@@ -11,15 +11,12 @@ import asyncio
 import os
 import weakref
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from asyncwarden import _compat
 from asyncwarden._tracking import _provenance
 from asyncwarden._tracking._callsite import _is_internal
 from asyncwarden._tracking._provenance import Batch
-
-if TYPE_CHECKING:
-    from asyncwarden._tracking._task_view import TaskView
 
 MARK = "_asyncwarden_lifecycle"
 
@@ -81,14 +78,14 @@ def is_task(future: object) -> bool:
     return asyncio.isfuture(future) and hasattr(future, "get_coro")
 
 
-def _code_of(task: Any) -> Any:
+def code_of(task: Any) -> Any:
     coro = task.get_coro()
     return getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
 
 
 def belongs_to_loop(task: Any) -> bool:
     """A task the event loop made for itself, and the program never handed to a batch."""
-    code = _code_of(task)
+    code = code_of(task)
     if code is None or not code.co_filename.startswith(_LIBRARY_DIRS):
         return False
     found = mark_of(task)
@@ -140,14 +137,14 @@ def awaited_by_a_task(task: Any) -> bool:
         children = getattr(waiter, "_children", None)
         if children and any(child is task for child in children):
             return True
-        if _held_by_asyncio_frames(other, task):
+        if _held_by_asyncio_stack_frames(other, task):
             return True
     return False
 
 
-def _held_by_asyncio_frames(other: Any, task: Any) -> bool:
+def _held_by_asyncio_stack_frames(other: Any, task: Any) -> bool:
     # wait() and 3.10-3.11's wait_for() keep what they wait for in locals of their own frames.
-    for frame in reversed(_frames(other.get_coro())):
+    for frame in reversed(stack_frames(other.get_coro())):
         filename = frame.f_code.co_filename
         if not filename.startswith(_LIBRARY_DIRS):
             if _is_internal(filename):
@@ -161,8 +158,8 @@ def _held_by_asyncio_frames(other: Any, task: Any) -> bool:
     return False
 
 
-def _frames(coro: Any) -> list[FrameType]:
-    """The frames of a coroutine and of what it awaits, outermost first."""
+def stack_frames(coro: Any) -> list[FrameType]:
+    """The stack frames of a coroutine and of what it awaits, outermost first."""
     frames: list[FrameType] = []
     current = coro
     for _ in range(100):  # a cycle of awaitables cannot be built, but a bound costs nothing
@@ -180,14 +177,3 @@ def _frames(coro: Any) -> list[FrameType]:
             or getattr(current, "ag_await", None)
         )
     return frames
-
-
-def view(task: Any) -> TaskView:
-    """Read what asyncwarden and asyncio know about a task, without consuming anything.
-
-    ``_task_view`` loads with the first lifecycle finding: its record is a dataclass, whose
-    creation would cost every guarded asyncio program about 1 ms at start-up.
-    """
-    from asyncwarden._tracking import _task_view
-
-    return _task_view.view(task)

@@ -13,7 +13,7 @@ from typing import Any
 from asyncwarden._tracking import _provenance
 from asyncwarden._tracking._callsite import CallSite, _is_internal
 from asyncwarden._tracking._provenance import Batch, TaskProvenance, coroutine_name, describe_kind
-from asyncwarden._tracking._task_marks import _code_of, _frames, cancel_requested, mark_of
+from asyncwarden._tracking._task_marks import cancel_requested, code_of, mark_of, stack_frames
 
 
 def _site_of(frame: FrameType) -> CallSite:
@@ -121,7 +121,7 @@ def view(task: Any) -> TaskView:
     if batch is None and returned is not None:
         batch, position = returned.batch, returned.position
     coro = task.get_coro()
-    frames = _frames(coro)
+    frames = stack_frames(coro)
     user = [f for f in frames if not _is_internal(f.f_code.co_filename)]
     suspended = None
     awaiting = ""
@@ -130,7 +130,7 @@ def view(task: Any) -> TaskView:
         suspended = _site_of(user[-1])
         if frames[-1] is not user[-1]:
             awaiting = getattr(frames[-1].f_code, "co_qualname", frames[-1].f_code.co_name) + "()"
-    code = _code_of(task)
+    code = code_of(task)
     defined = (
         CallSite(code.co_filename, code.co_firstlineno, getattr(code, "co_qualname", code.co_name))
         if code is not None
