@@ -249,7 +249,7 @@ FAULTS: list[Fault] = [
     ),
     ("sink", _append(_delivery, "sinks", failing_sink), pandas_main, {"sink failing_sink"}),
     ("Finding.render", _raise(Finding, "render"), pandas_main, {"render"}),
-    ("report bookkeeping", _raise(_delivery, "_first_time"), pandas_main, {"report"}),
+    ("delivery bookkeeping", _raise(_delivery, "_first_time"), pandas_main, {"delivery"}),
 ]
 
 

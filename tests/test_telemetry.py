@@ -23,7 +23,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 
 import asyncwarden
-from asyncwarden import _observers, _state
+from asyncwarden import _config, _observers
 from asyncwarden._findings import _delivery
 from asyncwarden._findings._finding import Finding
 from asyncwarden._sinks import _semconv as sc
@@ -278,7 +278,7 @@ def test_task_spans_are_off_by_default(otel: Telemetry) -> None:
 def test_task_spans_are_opt_in_capped_per_batch_and_children_of_the_batch_span(
     otel: Telemetry,
 ) -> None:
-    _state.settings = dataclasses.replace(_state.settings, task_spans=3)
+    _config.CONFIG.settings = dataclasses.replace(_config.CONFIG.settings, task_spans=3)
 
     async def main() -> list[Any]:
         return await asyncio.gather(
@@ -345,7 +345,7 @@ def test_a_finding_detected_outside_any_span_of_ours_gets_a_finding_span(
         batch_ids=(_attrs(batch)[sc.BATCH_ID],),
     )
     with pytest.warns(asyncwarden.PendingAtShutdownWarning):
-        _delivery.report(finding)
+        _delivery.deliver(finding)
     span = otel.one(sc.SPAN_FINDING)
     (event,) = span.events
     assert event.name == "AW301"

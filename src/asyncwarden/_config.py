@@ -1,7 +1,8 @@
-"""All settings in one object, read from the environment or given to ``install()``.
+"""The guard's configuration in one object, ``CONFIG``: its settings and whether it is on.
 
-Parsing never raises into the user's program: ``from_environ`` collects one message per bad
-variable and falls back to that variable's default.
+Settings are read from the environment or given to ``install()``. Parsing never raises into the
+user's program: ``from_environ`` collects one message per bad variable and falls back to that
+variable's default. One owner writes ``CONFIG``: ``_activation``; everything else reads it.
 """
 
 from __future__ import annotations
@@ -86,3 +87,20 @@ class Settings:
             task_spans=values.get("task_spans", 0),
             repeat=values.get("repeat", False),
         )
+
+
+class Config:
+    """What the guard is configured to do now."""
+
+    __slots__ = ("installed", "settings")
+
+    def __init__(self) -> None:
+        self.settings = Settings()
+        # Whether the guard is on: its patches and hooks are in place.
+        self.installed = False
+
+    def strict(self) -> bool:
+        return self.settings.mode is Mode.STRICT
+
+
+CONFIG = Config()

@@ -16,7 +16,7 @@ from types import ModuleType
 
 import wrapt
 
-from asyncwarden import _failopen, _state
+from asyncwarden import _config, _failopen
 from asyncwarden._config import Mode, Settings, parse_mode
 from asyncwarden._patches import _wrapping
 
@@ -28,7 +28,7 @@ def _when_imported(module_name: str, apply: str) -> None:
     generation = _generation
 
     def hook(module: ModuleType) -> None:
-        if generation != _generation or not _state.installed:
+        if generation != _generation or not _config.CONFIG.installed:
             return
         # asyncwarden's own modules import asyncio. Under `import pandas; import asyncio` their
         # import below would be what imports asyncio first, and asyncio's hook would then run
@@ -70,17 +70,18 @@ def install(mode: str | Mode = "warn", **options: object) -> None:
     global _generation
     chosen = parse_mode(mode, "mode")
     with _lock:
-        _state.settings = dataclasses.replace(_state.settings, mode=chosen, **options)  # type: ignore[arg-type]
+        config = _config.CONFIG
+        config.settings = dataclasses.replace(config.settings, mode=chosen, **options)  # type: ignore[arg-type]
         if chosen is Mode.OFF:
             uninstall()
             return
-        if _state.installed:
+        if _config.CONFIG.installed:
             if options and ("asyncio" in sys.modules or "pandas" in sys.modules):
                 from asyncwarden._sinks import _wiring  # the hooks ran already: re-read the options
 
                 _wiring.install()
             return
-        _state.installed = True
+        _config.CONFIG.installed = True
         _generation += 1
         _when_imported("asyncio", "asyncio")
         _when_imported("pandas", "pandas")
@@ -88,7 +89,7 @@ def install(mode: str | Mode = "warn", **options: object) -> None:
 
 def install_from_settings(settings: Settings) -> None:
     with _lock:
-        _state.settings = settings
+        _config.CONFIG.settings = settings
     if settings.mode is not Mode.OFF:
         install(settings.mode)
 
@@ -114,9 +115,9 @@ def uninstall() -> None:
     global _generation
     with _lock:
         _generation += 1
-        _state.installed = False
+        _config.CONFIG.installed = False
         _wrapping.restore_all()
-        _state.settings = dataclasses.replace(_state.settings, mode=Mode.OFF)
+        _config.CONFIG.settings = dataclasses.replace(_config.CONFIG.settings, mode=Mode.OFF)
         from asyncwarden._sinks import _wiring
 
         _wiring.uninstall()
@@ -124,14 +125,14 @@ def uninstall() -> None:
 
 def is_installed() -> bool:
     """Whether the guard is on."""
-    return _state.installed
+    return _config.CONFIG.installed
 
 
 @contextlib.contextmanager
 def guarded(mode: str | Mode = "warn", **options: object) -> Iterator[None]:
     """Switch the guard on for a block, then restore what was there before."""
     with _lock:
-        before = (_state.installed, _state.settings)
+        before = (_config.CONFIG.installed, _config.CONFIG.settings)
     install(mode, **options)
     try:
         yield
@@ -139,10 +140,10 @@ def guarded(mode: str | Mode = "warn", **options: object) -> Iterator[None]:
         was_installed, settings = before
         if was_installed:
             install(settings.mode)
-            _state.settings = settings
+            _config.CONFIG.settings = settings
         else:
             uninstall()
-            _state.settings = settings
+            _config.CONFIG.settings = settings
 
 
 # Whoever imports this module first (the start-up hook at asyncio's or pandas' import, install(),

@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from asyncwarden import _state
+from asyncwarden import _config
 from asyncwarden._failopen import internal_error
 from asyncwarden.exceptions import FindingError, text_of
 
@@ -62,7 +62,7 @@ def is_allowed(code: str) -> bool:
 
 
 def _first_time(finding: Finding) -> bool:
-    if _state.settings.repeat:
+    if _config.CONFIG.settings.repeat:
         return True
     key = (finding.code, finding.site.filename, finding.site.lineno)
     with _shown_lock:
@@ -78,7 +78,7 @@ def forget_shown() -> None:
         _shown.clear()
 
 
-def report(finding: Finding) -> None:
+def deliver(finding: Finding) -> None:
     """Deliver one finding. Raises ``FindingError`` in strict mode, or a warning turned error.
 
     Only those two reach the caller: a failure of the delivery itself is an internal error.
@@ -91,7 +91,7 @@ def report(finding: Finding) -> None:
                 sink(finding)
             except Exception as error:
                 internal_error(f"sink {getattr(sink, '__qualname__', sink)!s}", error)
-        if _state.strict():
+        if _config.CONFIG.strict():
             raised: FindingError | None = FindingError(finding)
         elif _first_time(finding):
             raised = None
@@ -103,7 +103,7 @@ def report(finding: Finding) -> None:
         else:
             return
     except Exception as error:
-        internal_error("report", error)
+        internal_error("delivery", error)
         return
     if raised is not None:
         raise raised

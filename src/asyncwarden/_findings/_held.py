@@ -1,6 +1,6 @@
 """Lifecycle findings (AW301-AW303): built from task views, delivered so the loop shuts down whole.
 
-Findings are delivered as every finding is (``_delivery.report``). What ``report`` raises (a
+Findings are delivered as every finding is (``_delivery.deliver``). What ``deliver`` raises (a
 ``FindingError`` in strict mode, or a warning the program turned into an error) is never raised
 where the guard noticed the problem (a done-callback, asyncio's shutdown sequence, a finalizer):
 it is held for the task's event loop and raised once that loop has shut down, by
@@ -17,7 +17,7 @@ import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from asyncwarden import _compat, _state
+from asyncwarden import _compat, _config
 from asyncwarden._config import Mode
 from asyncwarden._tracking._callsite import UNKNOWN, CallSite
 
@@ -86,12 +86,12 @@ def plural(count: int, word: str) -> str:
 
 def deliver(finding: Finding, loop: Any) -> None:
     """Report now; hold what ``report`` raises until ``loop`` has shut down."""
-    if _state.mode() is Mode.OFF:
+    if _config.CONFIG.settings.mode is Mode.OFF:
         return
     from asyncwarden._findings import _delivery
 
     try:
-        _delivery.report(finding)
+        _delivery.deliver(finding)
     except Exception as error:  # FindingError (strict), or a warning turned into an error
         hold(error, loop)
 

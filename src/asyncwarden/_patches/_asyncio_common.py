@@ -20,7 +20,8 @@ Future = asyncio.Future
 
 
 def _task_stepping_codes() -> frozenset[object]:
-    """Code of asyncio's frames that start a task's coroutine: the user's call, not asyncio's."""
+    """Code of asyncio's stack frames that start a task's coroutine: the user's call, not
+    asyncio's."""
     from asyncio import events, tasks
 
     codes: set[object] = {events.Handle._run.__code__}
@@ -56,9 +57,9 @@ def call_between(
     """The wrapper wrapt calls for gather and as_completed: ``before``, asyncio's own, ``after``.
 
     Rebuilt below with globals named like a module of asyncio. From 3.12 asyncio attaches its
-    "There is no current event loop" DeprecationWarning to the first frame outside asyncio (the
-    event loop policy walks up ``f_globals["__name__"]``); the frame that calls asyncio's own
-    function is then this one, and must count as asyncio's, or the warning would name
+    "There is no current event loop" DeprecationWarning to the first stack frame outside asyncio
+    (the event loop policy walks up ``f_globals["__name__"]``); the stack frame that calls
+    asyncio's own function is then this one, and must count as asyncio's, or the warning would name
     asyncwarden's line and a warnings filter on the caller's module would miss it. It uses
     nothing but its arguments, so its globals can be a two-entry dict.
     """
@@ -70,7 +71,7 @@ def step_through(gen: Iterator[Any], watch: Callable[[Any], None]) -> Iterator[A
     """3.10-3.12's as_completed generator, watched once its first step made its tasks and queue.
 
     Asyncio-named like ``call_between``: the original generator's first step looks for the
-    event loop, and its caller is this frame.
+    event loop, and its caller is this stack frame.
     """
     try:
         first = next(gen)

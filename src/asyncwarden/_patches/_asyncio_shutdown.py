@@ -22,7 +22,7 @@ import threading
 import weakref
 from typing import Any
 
-from asyncwarden import _compat, _state
+from asyncwarden import _compat, _config
 from asyncwarden._failopen import internal_error
 from asyncwarden._findings import _held
 from asyncwarden._rules import _abandoned
@@ -114,7 +114,7 @@ def _call_exception_handler(
 
 
 def _at_exit() -> None:
-    if not _state.installed:
+    if not _config.CONFIG.installed:
         return
     try:
         loops: dict[int, Any] = {}
@@ -185,11 +185,11 @@ def install() -> None:
 
 def _guard_is_on(installing: bool) -> bool:
     # Called by install() itself, the guard is being switched on; called by wrapt when the module
-    # is imported later, ask. (Asking during install() can read another copy of _state when
+    # is imported later, ask. (Asking during install() can read another copy of _config when
     # a test runner re-imported the package, and would then skip the patch.)
     if installing:
         return True
-    return _state.installed
+    return _config.CONFIG.installed
 
 
 def _install_uvloop(module: Any, installing: bool = False) -> None:

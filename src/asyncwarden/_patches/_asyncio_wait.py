@@ -10,7 +10,7 @@ from collections.abc import Callable
 from itertools import repeat
 from typing import Any
 
-from asyncwarden import _compat, _observers, _state
+from asyncwarden import _compat, _config, _observers
 from asyncwarden._failopen import internal_error
 from asyncwarden._patches._asyncio_common import (
     Future,
@@ -171,7 +171,7 @@ async def wait_wrapper(
     try:
         if positions is None:  # 3.10 with coroutines: the tasks exist only now
             positions = register_in_order(batch, items, [*done, *pending])
-        strict = _state.strict()
+        strict = _config.CONFIG.strict()
         if strict:
             done = _adversarial(done, positions)
         if pending:

@@ -189,7 +189,7 @@ def _concat(
         except Exception as error:
             internal_error("pandas.concat result", error)
     for finding in findings:
-        _delivery.report(finding)
+        _delivery.deliver(finding)
     return result
 
 
@@ -251,7 +251,7 @@ def _combine(operation: str) -> Callable[[Wrapped, Any, tuple[Any, ...], dict[st
                 internal_error(f"pandas {operation} result", error)
                 findings = []
         for finding in findings:
-            _delivery.report(finding)
+            _delivery.deliver(finding)
         return result
 
     return wrapper

@@ -1,19 +1,9 @@
-"""The lifecycle guard (AW301-AW303): tasks left pending, abandoned, or cancelled and not awaited.
+"""The lifecycle rules (AW301-AW303): tasks left pending, abandoned, or cancelled and not awaited.
 
-Installed with the asyncio patches. Where it looks:
-
-- ``asyncio.runners._cancel_all_tasks`` (``asyncio.run``, ``asyncio.Runner``, and ``uvloop.run``,
-  which uses them from 3.11; ``uvloop._cancel_all_tasks`` on 3.10): just before the runner
-  cancels what is still pending;
-- ``loop.close()`` of asyncio's loops and uvloop's: a loop run by hand, closed with tasks pending;
-- ``loop.call_exception_handler``: asyncio's "Task was destroyed but it is pending!", passed on
-  unchanged;
-- interpreter exit: tasks pending on a loop that was stopped and never closed;
-- ``wait()``'s pending set, followed to the end of its caller (``_abandoned``).
-
-In strict mode nothing is raised inside asyncio's shutdown sequence: ``Runner.close()`` or the
-outermost ``loop.close()`` finishes first, then the ``FindingError`` is raised from it.
-"""
+Checked where ``_patches._asyncio_shutdown`` looks (asyncio's shutdown path, loop close,
+destroyed tasks, interpreter exit) and on ``wait()``'s pending set, followed to the end of its
+caller (``_abandoned``). In strict mode nothing is raised inside asyncio's shutdown sequence
+(``_findings._held``)."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ import sys
 from collections.abc import Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from asyncwarden import _state
+from asyncwarden import _config
 from asyncwarden._config import LogFormat
 from asyncwarden._sinks import _semconv as sc
 
@@ -125,7 +125,7 @@ def route(level: str = "debug") -> Route | None:
     Asked before an event's fields are built: a stdlib logger that drops ``level`` costs the
     caller nothing more (once per batch and per concat/merge/join).
     """
-    mode = _state.settings.log
+    mode = _config.CONFIG.settings.log
     if mode is LogFormat.OFF:
         return None
     # Half imported while another thread imports it: not configured yet (and no attribute yet).

@@ -1,4 +1,4 @@
-"""Find the user's line: the first frame outside asyncio, asyncwarden, wrapt and pandas."""
+"""Find the user's line: the first stack_frame outside asyncio, asyncwarden, wrapt and pandas."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ _INTERNAL_PREFIXES: tuple[str, ...] = (
 
 
 def add_internal_package(module_file: str | None) -> None:
-    """Treat frames of another package (pandas, once imported) as library frames, not the user's."""
+    """Treat another package's stack frames (pandas, once imported) as library code, not the
+    user's."""
     global _INTERNAL_PREFIXES
     prefix = _package_dir(module_file)
     if prefix not in _INTERNAL_PREFIXES:
@@ -59,15 +60,15 @@ def _is_internal(filename: str) -> bool:
     return filename.startswith(_INTERNAL_PREFIXES)
 
 
-def user_frame(depth: int = 2) -> FrameType | None:
-    """The first frame, from ``depth`` up, whose code is not library code."""
+def user_stack_frame(depth: int = 2) -> FrameType | None:
+    """The first stack_frame, from ``depth`` up, whose code is not library code."""
     try:
-        frame: FrameType | None = sys._getframe(depth)
+        stack_frame: FrameType | None = sys._getframe(depth)
     except ValueError:
         return None
-    while frame is not None and _is_internal(frame.f_code.co_filename):
-        frame = frame.f_back
-    return frame
+    while stack_frame is not None and _is_internal(stack_frame.f_code.co_filename):
+        stack_frame = stack_frame.f_back
+    return stack_frame
 
 
 # (id of the code object, instruction offset) -> (code, CallSite): a line that runs in a loop is
@@ -75,24 +76,24 @@ def user_frame(depth: int = 2) -> FrameType | None:
 # 1 us to make). Keyed by identity, not by the code object itself: code objects compare equal
 # across files (co_filename is not compared), and the entry holds its code, so the id cannot be
 # reused while the entry exists. Bounded: code made at run time (exec, lambdas in a loop) must not
-# grow it forever. It holds code objects, never frames or locals.
+# grow it forever. It holds code objects, never stack frames or locals.
 _SITES_MAX = 4096
 _sites: dict[tuple[int, int], tuple[CodeType, CallSite]] = {}
 
 
 def capture(depth: int = 2) -> CallSite:
-    """The user's call site, ``depth`` frames above the caller of ``capture``."""
-    frame = user_frame(depth + 1)
-    if frame is None:
+    """The user's call site, ``depth`` stack frames above the caller of ``capture``."""
+    stack_frame = user_stack_frame(depth + 1)
+    if stack_frame is None:
         return UNKNOWN
-    code = frame.f_code
-    key = (id(code), frame.f_lasti)
+    code = stack_frame.f_code
+    key = (id(code), stack_frame.f_lasti)
     entry = _sites.get(key)
     if entry is not None and entry[0] is code:
         return entry[1]
     site = CallSite(
         code.co_filename,
-        frame.f_lineno,
+        stack_frame.f_lineno,
         code.co_qualname if hasattr(code, "co_qualname") else code.co_name,
     )
     if len(_sites) >= _SITES_MAX:

@@ -15,8 +15,8 @@ from asyncwarden._tracking import _frame_types
 from asyncwarden._tracking._callsite import CallSite
 from asyncwarden._tracking._provenance import Batch
 
-# Filled when pandas is imported (``_pandas_patch``); empty means no frame can exist yet. The set
-# lives in ``_frames`` so the asyncio patch reads it without importing this module.
+# Filled when pandas is imported (``_patches._pandas``); empty means no frame can exist yet. The set
+# lives in ``_frame_types`` so the asyncio patch reads it without importing this module.
 FRAME_TYPES: set[type] = _frame_types.FRAME_TYPES
 
 _MAX_LINKS = 200_000  # a bound, so a program that makes frames forever cannot grow this forever

@@ -143,14 +143,14 @@ def awaited_by_a_task(task: Any) -> bool:
 
 
 def _held_by_asyncio_stack_frames(other: Any, task: Any) -> bool:
-    # wait() and 3.10-3.11's wait_for() keep what they wait for in locals of their own frames.
-    for frame in reversed(stack_frames(other.get_coro())):
-        filename = frame.f_code.co_filename
+    # wait() and 3.10-3.11's wait_for() keep what they wait for in locals of their own stack frames.
+    for stack_frame in reversed(stack_frames(other.get_coro())):
+        filename = stack_frame.f_code.co_filename
         if not filename.startswith(_LIBRARY_DIRS):
             if _is_internal(filename):
-                continue  # asyncwarden's own wrapper frames sit between
+                continue  # asyncwarden's own wrapper stack frames sit between
             return False
-        for value in frame.f_locals.values():
+        for value in stack_frame.f_locals.values():
             if value is task:
                 return True
             if isinstance(value, (set, frozenset, list, tuple)) and any(v is task for v in value):
@@ -160,20 +160,20 @@ def _held_by_asyncio_stack_frames(other: Any, task: Any) -> bool:
 
 def stack_frames(coro: Any) -> list[FrameType]:
     """The stack frames of a coroutine and of what it awaits, outermost first."""
-    frames: list[FrameType] = []
+    found: list[FrameType] = []
     current = coro
     for _ in range(100):  # a cycle of awaitables cannot be built, but a bound costs nothing
-        frame = (
+        stack_frame = (
             getattr(current, "cr_frame", None)
             or getattr(current, "gi_frame", None)
             or getattr(current, "ag_frame", None)
         )
-        if frame is None:
+        if stack_frame is None:
             break
-        frames.append(frame)
+        found.append(stack_frame)
         current = (
             getattr(current, "cr_await", None)
             or getattr(current, "gi_yieldfrom", None)
             or getattr(current, "ag_await", None)
         )
-    return frames
+    return found

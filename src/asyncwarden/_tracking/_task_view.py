@@ -1,7 +1,7 @@
 """One task as a lifecycle finding lists it: its batch, where it waits, how it ended.
 
-Read from ``_task_state``'s marks, the provenance registry and the task itself, without changing
-the task. Loaded with the first lifecycle finding (``_task_marks.view``), not at start-up.
+Read from ``_task_marks``, the provenance registry and the task itself, without changing
+the task. Loaded with the first lifecycle finding, not at start-up.
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ from asyncwarden._tracking._provenance import Batch, TaskProvenance, coroutine_n
 from asyncwarden._tracking._task_marks import cancel_requested, code_of, mark_of, stack_frames
 
 
-def _site_of(frame: FrameType) -> CallSite:
-    code = frame.f_code
-    return CallSite(code.co_filename, frame.f_lineno, getattr(code, "co_qualname", code.co_name))
+def _site_of(stack_frame: FrameType) -> CallSite:
+    code = stack_frame.f_code
+    return CallSite(
+        code.co_filename, stack_frame.f_lineno, getattr(code, "co_qualname", code.co_name)
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,15 +123,15 @@ def view(task: Any) -> TaskView:
     if batch is None and returned is not None:
         batch, position = returned.batch, returned.position
     coro = task.get_coro()
-    frames = stack_frames(coro)
-    user = [f for f in frames if not _is_internal(f.f_code.co_filename)]
+    stack = stack_frames(coro)
+    user = [f for f in stack if not _is_internal(f.f_code.co_filename)]
     suspended = None
     awaiting = ""
     coroutine_state = _coroutine_state(coro)
     if user and coroutine_state != "created":
         suspended = _site_of(user[-1])
-        if frames[-1] is not user[-1]:
-            awaiting = getattr(frames[-1].f_code, "co_qualname", frames[-1].f_code.co_name) + "()"
+        if stack[-1] is not user[-1]:
+            awaiting = getattr(stack[-1].f_code, "co_qualname", stack[-1].f_code.co_name) + "()"
     code = code_of(task)
     defined = (
         CallSite(code.co_filename, code.co_firstlineno, getattr(code, "co_qualname", code.co_name))

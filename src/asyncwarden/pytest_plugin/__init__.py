@@ -318,14 +318,14 @@ def _raised_findings(error: BaseException | None, seen: set[int] | None = None) 
     return found
 
 
-def _hide_our_frames(excinfo: pytest.ExceptionInfo[BaseException]) -> bool:
+def _hide_our_stack_frames(excinfo: pytest.ExceptionInfo[BaseException]) -> bool:
     # Our wrappers say nothing about an error raised in the test or its fixtures; our own
     # failures (pytest.fail without a traceback) keep them, or pytest notes that all are hidden.
     return not isinstance(excinfo.value, pytest.fail.Exception)
 
 
 def _phase(item: pytest.Item, when: str) -> Generator[None, object, object]:
-    __tracebackhide__ = _hide_our_frames
+    __tracebackhide__ = _hide_our_stack_frames
     record = item.stash.get(_RECORD, None)
     if record is None:
         return (yield)
@@ -347,13 +347,13 @@ def _phase(item: pytest.Item, when: str) -> Generator[None, object, object]:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item: pytest.Item) -> Generator[None, object, object]:
-    __tracebackhide__ = _hide_our_frames
+    __tracebackhide__ = _hide_our_stack_frames
     return (yield from _phase(item, "setup"))
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
-    __tracebackhide__ = _hide_our_frames
+    __tracebackhide__ = _hide_our_stack_frames
     return (yield from _phase(item, "call"))
 
 
@@ -361,7 +361,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
 def pytest_runtest_teardown(
     item: pytest.Item, nextitem: pytest.Item | None
 ) -> Generator[None, object, object]:
-    __tracebackhide__ = _hide_our_frames
+    __tracebackhide__ = _hide_our_stack_frames
     return (yield from _phase(item, "teardown"))
 
 

@@ -9,7 +9,7 @@ import time
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from asyncwarden import _state
+from asyncwarden import _config
 from asyncwarden._sinks import _log
 from asyncwarden._sinks import _semconv as sc
 from asyncwarden._sinks._telemetry import _backend
@@ -43,7 +43,7 @@ def batch_started(batch: Batch) -> None:
         observed.tracing = True
         context = sys.modules.get("opentelemetry.context")
         observed.parent = context.get_current() if context is not None else None
-        cap = _state.settings.task_spans
+        cap = _config.CONFIG.settings.task_spans
         if cap:
             # Opt-in: one done-callback per task, for the first ``cap`` tasks only.
             ends: dict[int, int] = {}
@@ -219,7 +219,7 @@ def _task_spans(
     context = trace.set_span_in_context(parent_span)
     start_ns = ns(batch.submitted)
     ends = observed.ends or {}
-    cap = _state.settings.task_spans
+    cap = _config.CONFIG.settings.task_spans
     for position in range(min(cap, len(batch.members))):
         future = batch.member(position)
         outcome, outcome_type = (

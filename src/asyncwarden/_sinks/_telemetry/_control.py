@@ -1,6 +1,6 @@
 """Telemetry: OpenTelemetry spans, span events and metrics, and structlog events.
 
-Exports ``install``/``uninstall``/``refresh`` (called by ``_sinks``), ``use_providers`` (the
+Exports ``install``/``uninstall``/``refresh`` (called by ``_sinks._wiring``), ``use_providers`` (the
 instrumentor), ``record_pending_at_shutdown`` (the lifecycle guard) and ``flush``.
 
 Zero cost unless useful: the observers and the finding sink are registered only while telemetry
@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from asyncwarden import _observers, _state
+from asyncwarden import _config, _observers
 from asyncwarden._config import LogFormat
 from asyncwarden._failopen import internal_error
 from asyncwarden._findings import _delivery
@@ -54,7 +54,7 @@ def _backend_module() -> Any:
 
 def useful() -> bool:
     """Whether telemetry has anywhere to go now."""
-    if _state.settings.log is LogFormat.JSON:
+    if _config.CONFIG.settings.log is LogFormat.JSON:
         return True
     return bool(_backend_module().configured())
 
@@ -127,7 +127,7 @@ def refresh() -> None:
 
 def _open_trace_file() -> None:
     global _file_path
-    path = _state.settings.trace_file
+    path = _config.CONFIG.settings.trace_file
     if path == _file_path:
         return
     _file_path = path
@@ -172,7 +172,7 @@ def _hook_provider_setters(generation: int) -> None:
 
 
 def install() -> None:
-    """Start watching for somewhere to send telemetry (idempotent; called by ``_sinks``)."""
+    """Start watching for somewhere to send telemetry (idempotent; called by ``_sinks._wiring``)."""
     global _installed, _generation
     with _lock:
         if not _installed:
