@@ -207,10 +207,10 @@ FAULTS: list[Fault] = [
         {"gather", "wait", "as_completed"},
     ),
     (
-        "lifecycle wait() pending hook",
-        lambda mp: mp.setattr(_asyncio_wait, "_pending_hooks", [boom]),
+        "lifecycle wait() pending observer",
+        lambda mp: mp.setattr(_observers, "on_wait_pending", [boom]),
         asyncio_main,
-        {"wait result"},
+        {"observer wait_pending"},
     ),
     (
         "lifecycle shutdown check",

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import sys
-import types
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -14,8 +12,8 @@ from typing import Any
 import pytest
 
 import asyncwarden
-from asyncwarden import _compat
-from asyncwarden._findings import _held as delivery
+from asyncwarden import _compat, _observers
+from asyncwarden._findings import _held
 from asyncwarden._patches import _wrapping
 from asyncwarden._rules import _abandoned, _lifecycle
 from asyncwarden.exceptions import (
@@ -31,7 +29,7 @@ needs_runner = pytest.mark.skipif(not _compat.PY_3_11_PLUS, reason="asyncio.Runn
 @pytest.fixture(autouse=True)
 def _forget_held() -> Iterator[None]:
     yield
-    delivery.forget()
+    _held.forget()
     _abandoned._unresolved = 0
 
 
@@ -438,9 +436,7 @@ def test_telemetry_gets_the_pending_count_once_per_shutdown(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     counts: list[int] = []
-    fake = types.ModuleType("asyncwarden._sinks._telemetry._control")
-    fake.record_pending_at_shutdown = counts.append  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "asyncwarden._sinks._telemetry._control", fake)
+    monkeypatch.setattr(_observers, "on_pending_at_shutdown", [counts.append])
 
     async def main(leave: int) -> None:
         for _ in range(leave):

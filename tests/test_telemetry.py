@@ -358,8 +358,8 @@ def test_a_finding_detected_outside_any_span_of_ours_gets_a_finding_span(
 
 
 def test_pending_at_shutdown_adds_to_its_counter(otel: Telemetry) -> None:
-    _control.record_pending_at_shutdown(3)
-    _control.record_pending_at_shutdown(0)
+    _observers.pending_at_shutdown(3)
+    _observers.pending_at_shutdown(0)
     (point,) = otel.points(sc.METRIC_PENDING_AT_SHUTDOWN)
     assert point.value == 3
 

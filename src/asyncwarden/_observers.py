@@ -1,9 +1,14 @@
-"""Hooks for what watches the guard's work (telemetry), kept out of the patch layer's way.
+"""How modules tell each other what happened: one list of observers per event.
 
-The patch layer calls ``batch_started``/``batch_finished``/``combined`` only when a list is not
-empty, so with no observer the cost is one truth test. Observers must not raise; each call is
-still guarded and fails open. Each call walks a snapshot of its list, so an observer may add or
-remove observers (telemetry's first-batch probe does).
+The one way modules notify each other. Whoever has news calls the event's function here; whoever
+wants it appends a callable to the event's list (telemetry, the lifecycle rules, the pytest
+plugin's tests). A module never imports its listeners, so news travels up the layers without an
+import pointing up.
+
+Callers test the list first (``if _observers.on_batch_started: ...``), so with no observer the
+cost is one truth test. Observers must not raise; each call is still guarded and fails open.
+Each call walks a snapshot of its list, so an observer may add or remove observers
+(telemetry's first-batch probe does).
 """
 
 from __future__ import annotations
@@ -18,33 +23,49 @@ if TYPE_CHECKING:
     from asyncwarden._rules._catalog import Combination
     from asyncwarden._tracking._provenance import Batch
 
+# A batch was submitted (gather, wait, as_completed, wait_for, a TaskGroup's first task).
 on_batch_started: list[Callable[[Batch], None]] = []
+# A batch's members have finished, or its call returned (wait's pending members still run).
 on_batch_finished: list[Callable[[Batch], None]] = []
-# (combination, start time, end time, findings, result object)
+# A concat, merge or join ran: (combination, start time, end time, findings, result object).
 on_combined: list[Callable[[Combination, float, float, list[Finding], Any], None]] = []
+# wait() in the current task returned these members in its pending set.
+on_wait_pending: list[Callable[[Batch, set[Any]], None]] = []
+# An event loop shut down with this many of the program's tasks pending (0 included).
+on_pending_at_shutdown: list[Callable[[int], None]] = []
+# A finding's log event is about to be written with these fields; observers may add fields.
+on_finding_logged: list[Callable[[Finding, dict[str, Any]], None]] = []
+
+
+def _notify(observers: list[Any], event: str, *args: Any) -> None:
+    for observer in tuple(observers):
+        try:
+            observer(*args)
+        except Exception as error:
+            internal_error(f"observer {event}", error)
 
 
 def batch_started(batch: Batch) -> None:
-    for observer in tuple(on_batch_started):
-        try:
-            observer(batch)
-        except Exception as error:
-            internal_error("observer batch_started", error)
+    _notify(on_batch_started, "batch_started", batch)
 
 
 def batch_finished(batch: Batch) -> None:
-    for observer in tuple(on_batch_finished):
-        try:
-            observer(batch)
-        except Exception as error:
-            internal_error("observer batch_finished", error)
+    _notify(on_batch_finished, "batch_finished", batch)
 
 
 def combined(
     combination: Combination, start: float, end: float, findings: list[Finding], result: Any
 ) -> None:
-    for observer in tuple(on_combined):
-        try:
-            observer(combination, start, end, findings, result)
-        except Exception as error:
-            internal_error("observer combined", error)
+    _notify(on_combined, "combined", combination, start, end, findings, result)
+
+
+def wait_pending(batch: Batch, pending: set[Any]) -> None:
+    _notify(on_wait_pending, "wait_pending", batch, pending)
+
+
+def pending_at_shutdown(count: int) -> None:
+    _notify(on_pending_at_shutdown, "pending_at_shutdown", count)
+
+
+def finding_logged(finding: Finding, fields: dict[str, Any]) -> None:
+    _notify(on_finding_logged, "finding_logged", finding, fields)

@@ -154,7 +154,6 @@ def install() -> None:
     from asyncio import base_events, runners
 
     from asyncwarden import _observers
-    from asyncwarden._patches import _asyncio_wait
     from asyncwarden._patches._wrapping import patch
 
     patch((runners,), "_cancel_all_tasks", _cancel_all_tasks)
@@ -164,8 +163,8 @@ def install() -> None:
         patch((cls,), "close", _loop_close)
     patch((base_events.BaseEventLoop,), "call_exception_handler", _call_exception_handler)
     with _install_lock:
-        if _abandoned.on_wait_pending not in _asyncio_wait._pending_hooks:
-            _asyncio_wait._pending_hooks.append(_abandoned.on_wait_pending)
+        if _abandoned.on_wait_pending not in _observers.on_wait_pending:
+            _observers.on_wait_pending.append(_abandoned.on_wait_pending)
         if _abandoned.on_batch_started not in _observers.on_batch_started:
             _observers.on_batch_started.append(_abandoned.on_batch_started)
         if not _exit_registered:

@@ -184,8 +184,8 @@ async def wait_wrapper(
         batch.finished = time.time()
         if _observers.on_batch_finished:
             _observers.batch_finished(batch)
-        if pending:
-            _lifecycle_hook(batch, pending)
+        if pending and _observers.on_wait_pending:
+            _observers.wait_pending(batch, pending)
     except Exception as error:
         internal_error("wait result", error)
     return done, pending
@@ -233,16 +233,6 @@ def _wait_own_steps(
     if not any(map(asyncio.iscoroutine, fs)):
         return None
     return fs, loop
-
-
-def _lifecycle_hook(batch: Batch, pending: set[Future[Any]]) -> None:
-    """Hand ``wait()``'s pending tasks to the lifecycle guard (AW302), when it is loaded."""
-    hook = _pending_hooks[0] if _pending_hooks else None
-    if hook is not None:
-        hook(batch, pending)
-
-
-_pending_hooks: list[Callable[[Batch, set[Future[Any]]], None]] = []
 
 
 async def wait_for_wrapper(

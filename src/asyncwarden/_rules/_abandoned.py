@@ -30,7 +30,7 @@ _unresolved = 0
 
 
 def on_wait_pending(batch: Batch, pending: set[Any]) -> None:
-    """``_patches._asyncio_wait`` hook: ``wait()`` in the current task returned ``pending``."""
+    """Observer: ``wait()`` in the current task returned ``pending``."""
     caller = asyncio.current_task()
     if caller is None:
         return

@@ -8,11 +8,10 @@ caller (``_abandoned``). In strict mode nothing is raised inside asyncio's shutd
 from __future__ import annotations
 
 import asyncio
-import sys
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from asyncwarden._failopen import internal_error
+from asyncwarden import _observers
 from asyncwarden._findings import _held
 from asyncwarden._rules import _abandoned
 from asyncwarden._tracking import _task_marks
@@ -58,8 +57,9 @@ _TITLES = {
 def check_pending(loop: Any, when: str, role: str) -> None:
     """Report the program's tasks still pending on ``loop``, one finding per rule."""
     pending = [t for t in asyncio.all_tasks(loop) if not _task_marks.belongs_to_loop(t)]
-    if role in ("shutdown", "loop.close()"):
-        _count_pending_at_shutdown(len(pending))
+    if role in ("shutdown", "loop.close()") and _observers.on_pending_at_shutdown:
+        # Once per shutdown, 0 included: telemetry's asyncwarden.tasks.pending_at_shutdown.
+        _observers.pending_at_shutdown(len(pending))
     groups: dict[str, list[Any]] = {"AW301": [], "AW302": [], "AW303": []}
     for task in pending:
         if not _task_marks.reportable(task) or _is_allowed(task):
@@ -99,21 +99,6 @@ def _listing_order(view: TaskView) -> tuple[bool, int, int, str]:
     batch = view.returned_by or view.batch
     position = view.returned_position if view.returned_by else view.position
     return (batch is None, batch.id if batch else 0, position, view.name)
-
-
-def _count_pending_at_shutdown(count: int) -> None:
-    """Hand the count to telemetry (metric asyncwarden.tasks.pending_at_shutdown), if loaded.
-
-    Once per shutdown, 0 included; telemetry is never imported from here.
-    """
-    telemetry = sys.modules.get("asyncwarden._sinks._telemetry._control")
-    record = getattr(telemetry, "record_pending_at_shutdown", None)
-    if record is None:
-        return
-    try:
-        record(count)
-    except Exception as error:
-        internal_error("lifecycle: telemetry pending_at_shutdown", error)
 
 
 def _destroyed(loop: Any, task: Any) -> None:

@@ -23,7 +23,7 @@ import sys
 from collections.abc import Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from asyncwarden import _config
+from asyncwarden import _config, _observers
 from asyncwarden._config import LogFormat
 from asyncwarden._sinks import _semconv as sc
 
@@ -167,19 +167,14 @@ def finding_fields(finding: Finding) -> dict[str, Any]:
     }
 
 
-# Set by telemetry: the (trace id, span id) of the span a finding was put on, if any.
-span_ids_of: Callable[[Finding], tuple[str, str] | None] | None = None
-
-
 def sink(finding: Finding) -> None:
     """The finding sink: one ``asyncwarden.finding`` event per reported finding."""
     target = route("warning")
     if target is None:
         return
     fields = finding_fields(finding)
-    ids = span_ids_of(finding) if span_ids_of is not None else None
-    if ids is not None:
-        fields["trace_id"], fields["span_id"] = ids
+    if _observers.on_finding_logged:
+        _observers.finding_logged(finding, fields)  # telemetry adds the ids of the finding's span
     target("warning", sc.EVENT_FINDING, fields)
 
 

@@ -1,7 +1,8 @@
 """Telemetry: OpenTelemetry spans, span events and metrics, and structlog events.
 
-Exports ``install``/``uninstall``/``refresh`` (called by ``_sinks._wiring``), ``use_providers`` (the
-instrumentor), ``record_pending_at_shutdown`` (the lifecycle guard) and ``flush``.
+Exports ``install``/``uninstall``/``refresh`` (called by ``_sinks._wiring``), ``use_providers``
+(the instrumentor) and ``flush``. What telemetry hears about, it hears as an observer
+(``_observers``): batches, combinations, shutdowns, findings' log events.
 
 Zero cost unless useful: the observers and the finding sink are registered only while telemetry
 has somewhere to go: an OpenTelemetry provider (the application's, or one handed to the
@@ -85,13 +86,16 @@ def _activate() -> None:
         (_observers.on_batch_finished, batch_spans.batch_finished),
         (_observers.on_combined, _combine_spans.combined),
         (_delivery.sinks, observe.finding_sink),
+        (_observers.on_pending_at_shutdown, observe.pending_at_shutdown),
+        (_observers.on_finding_logged, observe.add_span_ids),
     )
     _add(_observers.on_batch_started, batch_spans.batch_started)
     _add(_observers.on_batch_finished, batch_spans.batch_finished)
     _add(_observers.on_combined, _combine_spans.combined)
     # Before the log sink: a finding's span exists by the time its log event is written.
     _add(_delivery.sinks, observe.finding_sink, before=_log.sink)
-    _log.span_ids_of = observe.log_span_ids
+    _add(_observers.on_pending_at_shutdown, observe.pending_at_shutdown)
+    _add(_observers.on_finding_logged, observe.add_span_ids)
     _active = True
 
 
@@ -201,21 +205,6 @@ def use_providers(tracer_provider: Any = None, meter_provider: Any = None) -> No
     backend.explicit_meter_provider = meter_provider
     backend.forget()
     refresh()
-
-
-def record_pending_at_shutdown(count: int) -> None:
-    """The lifecycle guard's report: ``count`` tasks were pending when an event loop shut down.
-
-    Adds to the ``asyncwarden.tasks.pending_at_shutdown`` counter and logs an
-    ``asyncwarden.shutdown`` event. Call it at every shutdown, with 0 too. Never raises; costs a
-    truth test while telemetry is off.
-    """
-    if not _active:
-        return
-    try:
-        _observe_module().pending_at_shutdown(int(count))
-    except Exception as error:
-        internal_error("telemetry pending at shutdown", error)
 
 
 def flush() -> None:

@@ -151,9 +151,11 @@ def finding_sink(finding: Finding) -> None:
     remember_span_ids(finding, hex_ids(span.get_span_context()))
 
 
-def log_span_ids(finding: Finding) -> tuple[str, str] | None:
-    """For the finding's log event: the ids of its span, forgotten once read."""
-    return _unmark(finding)
+def add_span_ids(finding: Finding, fields: dict[str, Any]) -> None:
+    """Observer of the finding's log event: the ids of its span, forgotten once read."""
+    ids = _unmark(finding)
+    if ids is not None:
+        fields["trace_id"], fields["span_id"] = ids
 
 
 def pending_at_shutdown(count: int) -> None:
