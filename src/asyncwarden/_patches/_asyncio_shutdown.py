@@ -25,8 +25,7 @@ from typing import Any
 from asyncwarden import _compat, _config
 from asyncwarden._failopen import internal_error
 from asyncwarden._findings import _held
-from asyncwarden._rules import _abandoned
-from asyncwarden._rules._lifecycle import DESTROYED_PENDING, _destroyed, check_pending
+from asyncwarden._rules import _abandoned, _lifecycle
 from asyncwarden._tracking import _task_marks
 from asyncwarden._tracking._callsite import add_internal_package
 
@@ -43,7 +42,7 @@ def _cancel_all_tasks(
     try:
         loop = args[0] if args else kwargs.get("loop")
         _shut_down.add(loop)
-        check_pending(
+        _lifecycle.check_pending(
             loop,
             "at asyncio.run() shutdown, which cancels {them} now",
             "shutdown",
@@ -79,7 +78,7 @@ def _loop_close(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict
                 and not instance.is_running()
                 and not instance.is_closed()
             ):
-                check_pending(
+                _lifecycle.check_pending(
                     instance,
                     "when the loop was closed: nothing will ever run {them} again",
                     "loop.close()",
@@ -104,10 +103,10 @@ def _call_exception_handler(
         context = args[0] if args else kwargs.get("context")
         if (
             isinstance(context, dict)
-            and context.get("message") == DESTROYED_PENDING
+            and context.get("message") == _lifecycle.DESTROYED_PENDING
             and not sys.is_finalizing()
         ):
-            _destroyed(instance, context.get("task"))
+            _lifecycle.destroyed(instance, context.get("task"))
     except Exception as error:
         internal_error("lifecycle: task destroyed", error)
     return result
@@ -124,7 +123,7 @@ def _at_exit() -> None:
                 loops.setdefault(id(loop), loop)
         for loop in loops.values():
             if not loop.is_closed() and not loop.is_running():
-                check_pending(
+                _lifecycle.check_pending(
                     loop,
                     "at interpreter exit, on a loop that was never closed",
                     "exit",

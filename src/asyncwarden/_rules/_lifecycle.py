@@ -101,7 +101,8 @@ def _listing_order(view: TaskView) -> tuple[bool, int, int, str]:
     return (batch is None, batch.id if batch else 0, position, view.name)
 
 
-def _destroyed(loop: Any, task: Any) -> None:
+def destroyed(loop: Any, task: Any) -> None:
+    """asyncio destroyed a task that was still pending: report it unless it is accounted for."""
     if task is None or not _task_marks.is_task(task) or _is_allowed(task):
         return
     task_mark = _task_marks.mark_of(task)
