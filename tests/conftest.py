@@ -9,9 +9,7 @@ from pathlib import Path
 import pytest
 
 import asyncwarden
-from asyncwarden import _failopen
-from asyncwarden._findings import _delivery
-from asyncwarden._tracking import _lineage, _provenance
+from asyncwarden import _config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,25 +25,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.fixture
-def guard() -> Iterator[None]:
-    """The guard on in warn mode for one test, everything recorded forgotten afterwards."""
-    with asyncwarden.guarded("warn"):
-        yield
-    _reset()
+def fresh() -> Iterator[None]:
+    """As in a fresh process: default settings, nothing recorded; the same again afterwards."""
+    _config.reset_defaults()
+    yield
+    _config.reset_defaults()
 
 
 @pytest.fixture
-def strict_guard() -> Iterator[None]:
+def guard(fresh: None) -> Iterator[None]:
+    """The guard on in warn mode for one test, everything recorded forgotten afterwards."""
+    with asyncwarden.guarded("warn"):
+        yield
+
+
+@pytest.fixture
+def strict_guard(fresh: None) -> Iterator[None]:
     with asyncwarden.guarded("strict"):
         yield
-    _reset()
-
-
-def _reset() -> None:
-    _provenance.reset()
-    _lineage.reset()
-    _delivery.forget_shown()
-    _failopen.reset()
 
 
 def run_python(

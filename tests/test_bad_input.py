@@ -30,8 +30,6 @@ import pytest
 
 import asyncwarden
 from asyncwarden import _config
-from asyncwarden._findings import _delivery
-from asyncwarden._tracking import _lineage, _provenance
 
 PY_3_11_PLUS = sys.version_info >= (3, 11)
 PY_3_12_PLUS = sys.version_info >= (3, 12)
@@ -276,9 +274,7 @@ def same_with_and_without_guard(call: Callable[[], Any]) -> tuple[object, list[o
         with asyncwarden.guarded("warn"):
             guarded = outcome(call)
     finally:
-        _provenance.reset()
-        _lineage.reset()
-        _delivery.forget_shown()
+        _config.reset_defaults()
     assert guarded == plain
     return plain
 

@@ -36,9 +36,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import asyncwarden
-from asyncwarden import _compat, _failopen
-from asyncwarden._findings import _delivery
-from asyncwarden._tracking import _lineage, _provenance
+from asyncwarden import _compat, _config
 
 PY_3_11_PLUS = sys.version_info >= (3, 11)
 PY_3_13_PLUS = sys.version_info >= (3, 13)
@@ -535,15 +533,13 @@ def observe(program: Node) -> Outcome:
 
 def assert_same_under_guard(program: Node) -> Outcome:
     plain = observe(program)
-    _failopen.reset()
+    _config.reset_defaults()
     stderr = io.StringIO()
     try:
         with asyncwarden.guarded("warn"), contextlib.redirect_stderr(stderr):
             guarded = observe(program)
     finally:
-        _provenance.reset()
-        _lineage.reset()
-        _delivery.forget_shown()
+        _config.reset_defaults()
     assert guarded == plain
     # Equal outcomes reached by failing open would hide a bug: the guard must not step aside.
     assert "internal error" not in stderr.getvalue()
@@ -616,7 +612,7 @@ def test_weakref_callbacks_of_a_task_registered_twice_raise_nothing() -> None:
         gc.collect()
     finally:
         sys.unraisablehook = hook
-        _provenance.reset()
+        _config.reset_defaults()
     assert unraisable == []
 
 
@@ -665,5 +661,5 @@ def test_as_completed_yields_in_the_same_order_under_the_guard(coroutines: bool)
         # The member still sleeping at the timeout is a finding (AW301); not this test's concern.
         warnings.simplefilter("ignore", asyncwarden.AsyncWardenWarning)
         guarded = run()
-    _provenance.reset()
+    _config.reset_defaults()
     assert guarded == plain == [0, 1, ("KeyError", "2"), ("TimeoutError", "")]

@@ -253,18 +253,6 @@ FAULTS: list[Fault] = [
 ]
 
 
-@pytest.fixture
-def fresh() -> Any:
-    """Nothing reported yet, nothing remembered from another test."""
-    _failopen.reset()
-    _delivery.forget_shown()
-    yield
-    _provenance.reset()
-    _lineage.reset()
-    _delivery.forget_shown()
-    _failopen.reset()
-
-
 @pytest.mark.usefixtures("fresh")
 @pytest.mark.parametrize(
     ("inject", "main", "places"), [f[1:] for f in FAULTS], ids=[f[0] for f in FAULTS]
@@ -329,6 +317,7 @@ def test_an_internal_error_is_one_line_naming_the_place_and_the_error(
         assert "the program's own call proceeded" in line
 
 
+@pytest.mark.usefixtures("fresh")
 def test_internal_error_itself_never_raises_even_with_a_broken_stderr(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -336,10 +325,8 @@ def test_internal_error_itself_never_raises_even_with_a_broken_stderr(
         def write(self, text: str) -> int:
             raise OSError("stderr closed")
 
-    _failopen.reset()
     monkeypatch.setattr(sys, "stderr", Broken())
     _failopen.internal_error("a place", RuntimeError(FAULT))  # must return quietly
-    _failopen.reset()
 
 
 # -- the same, run as a user runs a program -------------------------------------------------

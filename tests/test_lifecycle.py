@@ -6,14 +6,12 @@ import asyncio
 import contextlib
 import gc
 import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 import asyncwarden
 from asyncwarden import _compat, _observers
-from asyncwarden._findings import _held
 from asyncwarden._patches import _wrapping
 from asyncwarden._rules import _abandoned, _lifecycle
 from asyncwarden.exceptions import (
@@ -26,11 +24,7 @@ from asyncwarden.exceptions import (
 needs_runner = pytest.mark.skipif(not _compat.PY_3_11_PLUS, reason="asyncio.Runner is 3.11+")
 
 
-@pytest.fixture(autouse=True)
-def _forget_held() -> Iterator[None]:
-    yield
-    _held.forget()
-    _abandoned._unresolved = 0
+pytestmark = pytest.mark.usefixtures("fresh")
 
 
 def _line_of(function: Any, marker: str) -> int:

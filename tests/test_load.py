@@ -215,7 +215,7 @@ def run_threads(batches_per_thread: int, tag: str) -> list[Thread]:
 
 
 @pytest.fixture
-def guard(monkeypatch: pytest.MonkeyPatch) -> Any:
+def guard(monkeypatch: pytest.MonkeyPatch, fresh: None) -> Any:
     """The guard on, findings checked by a sink in the thread that reports them."""
     # pytest's log capture keeps every record of the test (asyncwarden logs each finding to
     # the stdlib logger when a handler is there): memory the test would wrongly count.
@@ -227,9 +227,6 @@ def guard(monkeypatch: pytest.MonkeyPatch) -> Any:
             yield
         finally:
             _delivery.sinks.remove(check_finding)
-    _provenance.reset()
-    _lineage.reset()
-    _delivery.forget_shown()
 
 
 async def _gathers(count: int) -> None:

@@ -20,7 +20,6 @@ from asyncwarden._config import LogFormat
 from asyncwarden._sinks import _log
 from asyncwarden._sinks import _semconv as sc
 from asyncwarden._sinks._telemetry import _control
-from tests.conftest import _reset
 
 
 async def _partition(i: int) -> pd.DataFrame:
@@ -44,7 +43,7 @@ def _wrong_pipeline_run(main: object) -> pd.DataFrame:
 
 
 @pytest.fixture
-def guard_with_logs() -> Iterator[None]:
+def guard_with_logs(fresh: None) -> Iterator[None]:
     configured, config = structlog.is_configured(), structlog.get_config()
     structlog.reset_defaults()  # the application has configured nothing, until a test says so
     with asyncwarden.guarded("warn"):
@@ -53,8 +52,6 @@ def guard_with_logs() -> Iterator[None]:
         structlog.configure(**config)
     else:
         structlog.reset_defaults()
-    _log.reset()
-    _reset()
 
 
 def test_findings_go_through_the_applications_structlog_configuration(

@@ -27,10 +27,9 @@ from asyncwarden import _config, _observers
 from asyncwarden._findings import _delivery
 from asyncwarden._findings._finding import Finding
 from asyncwarden._sinks import _semconv as sc
-from asyncwarden._sinks._telemetry import _control, _observe
+from asyncwarden._sinks._telemetry import _control
 from asyncwarden._tracking._callsite import CallSite
 from asyncwarden.instrumentation import AsyncWardenInstrumentor
-from tests.conftest import _reset
 
 
 @dataclasses.dataclass
@@ -62,7 +61,7 @@ class Telemetry:
 
 
 @pytest.fixture
-def otel() -> Iterator[Telemetry]:
+def otel(fresh: None) -> Iterator[Telemetry]:
     exporter = InMemorySpanExporter()
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
@@ -75,8 +74,6 @@ def otel() -> Iterator[Telemetry]:
             yield Telemetry(exporter, reader, tracer_provider)
         finally:
             instrumentor.uninstrument()
-    _observe.reset()
-    _reset()
 
 
 async def _partition(i: int, delay: float = 0) -> pd.DataFrame:
@@ -373,6 +370,7 @@ def test_with_nowhere_to_send_telemetry_nothing_stays_registered(guard: None) ->
     assert _ours() == []
 
 
+@pytest.mark.usefixtures("fresh")
 def test_telemetry_observers_go_away_with_the_guard() -> None:
     provider = TracerProvider()
     instrumentor = AsyncWardenInstrumentor()
@@ -383,7 +381,6 @@ def test_telemetry_observers_go_away_with_the_guard() -> None:
         instrumentor.uninstrument()
     assert not _control.is_active()
     assert _ours() == []
-    _reset()
 
 
 def _ours() -> list[Any]:

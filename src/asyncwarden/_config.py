@@ -104,3 +104,16 @@ class Config:
 
 
 CONFIG = Config()
+
+
+def reset_defaults() -> None:
+    """Back to a fresh process: default settings, and everything recorded forgotten (tests).
+
+    The patches are ``uninstall()``'s: while the guard is on, its settings stay as they are.
+    """
+    from asyncwarden import _failopen, _observers
+
+    if not CONFIG.installed:
+        CONFIG.settings = Settings()
+    _observers.reset()  # every module that records something registered its own forgetting
+    _failopen.reset()

@@ -33,6 +33,8 @@ on_combined: list[Callable[[Combination, float, float, list[Finding], Any], None
 on_wait_pending: list[Callable[[Batch, set[Any]], None]] = []
 # An event loop shut down with this many of the program's tasks pending (0 included).
 on_pending_at_shutdown: list[Callable[[int], None]] = []
+# Back to a fresh process (``_config.reset_defaults``, for tests): forget what was recorded.
+on_reset: list[Callable[[], None]] = []
 # A finding's log event is about to be written with these fields; observers may add fields.
 on_finding_logged: list[Callable[[Finding, dict[str, Any]], None]] = []
 
@@ -65,6 +67,10 @@ def wait_pending(batch: Batch, pending: set[Any]) -> None:
 
 def pending_at_shutdown(count: int) -> None:
     _notify(on_pending_at_shutdown, "pending_at_shutdown", count)
+
+
+def reset() -> None:
+    _notify(on_reset, "reset")
 
 
 def finding_logged(finding: Finding, fields: dict[str, Any]) -> None:

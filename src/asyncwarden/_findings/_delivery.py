@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from asyncwarden import _config
+from asyncwarden import _config, _observers
 from asyncwarden._failopen import internal_error
 from asyncwarden.exceptions import FindingError, text_of
 
@@ -108,3 +108,6 @@ def deliver(finding: Finding) -> None:
     if raised is not None:
         raise raised
     warnings.warn_explicit(text, category, site.filename, site.lineno, module=site.function)
+
+
+_observers.on_reset.append(forget_shown)

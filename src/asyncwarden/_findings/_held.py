@@ -17,7 +17,7 @@ import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from asyncwarden import _compat, _config
+from asyncwarden import _compat, _config, _observers
 from asyncwarden._config import Mode
 from asyncwarden._tracking._callsite import UNKNOWN, CallSite
 
@@ -141,8 +141,11 @@ def _print(errors: list[BaseException], why: str) -> None:
         sys.stderr.write(f"asyncwarden: {type(error).__name__} {why}:\n{error}\n")
 
 
-def forget() -> None:
+def reset() -> None:
     """Drop everything held (tests)."""
     with _lock:
         _held.clear()
         _late.clear()
+
+
+_observers.on_reset.append(reset)

@@ -20,6 +20,7 @@ import time
 import weakref
 from typing import Any
 
+from asyncwarden import _observers
 from asyncwarden._failopen import internal_error
 from asyncwarden._findings import _held
 from asyncwarden._tracking import _task_marks
@@ -183,3 +184,11 @@ def on_batch_started(batch: Batch) -> None:
                 _unresolve(task_mark.returned)
     except Exception as error:
         internal_error("lifecycle: batch observer", error)
+
+
+def reset() -> None:
+    global _unresolved
+    _unresolved = 0
+
+
+_observers.on_reset.append(reset)

@@ -182,3 +182,6 @@ def reset() -> None:
     """Forget the loggers built so far (tests that reconfigure structlog)."""
     global _private_json, _app_logger, _logfmt
     _private_json = _app_logger = _logfmt = None
+
+
+_observers.on_reset.append(reset)

@@ -11,6 +11,7 @@ import threading
 import weakref
 from typing import Any
 
+from asyncwarden import _observers
 from asyncwarden._tracking import _frame_types
 from asyncwarden._tracking._callsite import CallSite
 from asyncwarden._tracking._provenance import Batch
@@ -146,3 +147,6 @@ def lineage(frame: object) -> Lineage | None:
         ),
         site=record.site,
     )
+
+
+_observers.on_reset.append(reset)

@@ -16,6 +16,7 @@ import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from asyncwarden import _observers
 from asyncwarden._tracking._callsite import CallSite
 
 _batch_ids = itertools.count(1)
@@ -352,3 +353,6 @@ def provenance(task: object) -> TaskProvenance | None:
         outcome_type=outcome_type,
         returned_in=returned_in,
     )
+
+
+_observers.on_reset.append(reset)

@@ -14,6 +14,7 @@ import weakref
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from asyncwarden import _observers
 from asyncwarden._sinks import _log
 from asyncwarden._sinks import _semconv as sc
 from asyncwarden._sinks._telemetry import _backend
@@ -171,3 +172,6 @@ def reset() -> None:
         _recent_batches.clear()
     with _marks_lock:
         _marks.clear()
+
+
+_observers.on_reset.append(reset)
