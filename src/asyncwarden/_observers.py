@@ -14,14 +14,15 @@ Each call walks a snapshot of its list, so an observer may add or remove observe
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeAlias
 
 from asyncwarden._failopen import internal_error
 
-if TYPE_CHECKING:
-    from asyncwarden._findings._finding import Finding
-    from asyncwarden._rules._catalog import Combination
-    from asyncwarden._tracking._provenance import Batch
+# The records that travel (Batch, Combination, Finding) are typed Any here: this module sits
+# below every layer, and naming their types would tie it to the layers that define them.
+Batch: TypeAlias = Any
+Finding: TypeAlias = Any
+Combination: TypeAlias = Any
 
 # A batch was submitted (gather, wait, as_completed, wait_for, a TaskGroup's first task).
 on_batch_started: list[Callable[[Batch], None]] = []
