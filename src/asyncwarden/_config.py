@@ -15,20 +15,6 @@ from collections.abc import Mapping
 from asyncwarden import _environ
 from asyncwarden.exceptions import ConfigurationError
 
-# The variables, their spellings and the messages live in _environ, which the start-up hook reads
-# without this module's enum and dataclasses imports.
-MODE_VARIABLE = _environ.MODE_VARIABLE
-LOG_VARIABLE = _environ.LOG_VARIABLE
-TRACE_FILE_VARIABLE = _environ.TRACE_FILE_VARIABLE
-TASK_SPANS_VARIABLE = _environ.TASK_SPANS_VARIABLE
-REPEAT_VARIABLE = _environ.REPEAT_VARIABLE
-MODE_ACCEPTED = _environ.MODE_ACCEPTED
-LOG_ACCEPTED = _environ.LOG_ACCEPTED
-REPEAT_ACCEPTED = _environ.REPEAT_ACCEPTED
-TASK_SPANS_ACCEPTED = _environ.TASK_SPANS_ACCEPTED
-parse_task_spans = _environ.parse_task_spans
-parse_repeat = _environ.parse_repeat
-
 
 class Mode(str, enum.Enum):
     """How findings are delivered."""
@@ -46,15 +32,11 @@ class LogFormat(str, enum.Enum):
     OFF = "off"
 
 
-def parse_mode(value: str | Mode, variable: str = MODE_VARIABLE) -> Mode:
+def parse_mode(value: str | Mode, variable: str = _environ.MODE_VARIABLE) -> Mode:
     """Turn a user's spelling of a mode into a ``Mode``; raise ``ConfigurationError`` if unknown."""
     if isinstance(value, Mode):
         return value
     return Mode(_environ.mode_word(str(value), variable))
-
-
-def parse_log_format(value: str) -> LogFormat:
-    return LogFormat(_environ.log_word(value))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,7 +8,8 @@ import shutil
 import sys
 from collections.abc import Sequence
 
-from asyncwarden._config import MODE_VARIABLE, parse_mode
+from asyncwarden._config import parse_mode
+from asyncwarden._environ import MODE_VARIABLE
 
 
 def _run(arguments: argparse.Namespace) -> int:

@@ -9,8 +9,8 @@ In code, like any instrumentation::
 
     AsyncWardenInstrumentor().instrument(tracer_provider=provider, meter_provider=meters)
 
-It follows ``opentelemetry-instrumentation``'s ``BaseInstrumentor`` and subclasses it when that
-package is installed; without it, a stand-in of the same shape keeps this module importable.
+It subclasses ``opentelemetry-instrumentation``'s ``BaseInstrumentor``; without that package,
+importing this module raises an ``ImportError`` that says what to install.
 ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=asyncwarden`` leaves asyncwarden out, as for any other.
 """
 
@@ -20,62 +20,24 @@ import dataclasses
 import os
 import sys
 from collections.abc import Collection
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 __all__ = ["AsyncWardenInstrumentor"]
 
 
-class _StandInInstrumentor:
-    """The shape of ``BaseInstrumentor`` (a singleton with ``instrument``/``uninstrument``)."""
-
-    _instance: Any = None
-    _is_instrumented_by_opentelemetry = False
-
-    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
-        if cls._instance is None:
-            cls._instance = object.__new__(cls)
-        return cls._instance
-
-    @property
-    def is_instrumented_by_opentelemetry(self) -> bool:
-        return self._is_instrumented_by_opentelemetry
-
-    def instrumentation_dependencies(self) -> Collection[str]:
-        raise NotImplementedError
-
-    def _instrument(self, **kwargs: Any) -> Any:
-        raise NotImplementedError
-
-    def _uninstrument(self, **kwargs: Any) -> Any:
-        raise NotImplementedError
-
-    def instrument(self, **kwargs: Any) -> Any:
-        if self._is_instrumented_by_opentelemetry:
-            return None
-        kwargs.pop("skip_dep_check", None)
-        kwargs.pop("raise_exception_on_conflict", None)
-        result = self._instrument(**kwargs)
-        self._is_instrumented_by_opentelemetry = True
-        return result
-
-    def uninstrument(self, **kwargs: Any) -> Any:
-        if not self._is_instrumented_by_opentelemetry:
-            return None
-        result = self._uninstrument(**kwargs)
-        self._is_instrumented_by_opentelemetry = False
-        return result
+try:
+    # mypy does not find the class through opentelemetry's namespace package (it reads Any)
+    from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
+        BaseInstrumentor,
+    )
+except ImportError as error:  # the instrumentation API is optional: say what to install
+    raise ImportError(
+        "asyncwarden.instrumentation needs the OpenTelemetry instrumentation API: "
+        "pip install opentelemetry-instrumentation"
+    ) from error
 
 
-if TYPE_CHECKING:  # typed against the shape, whether or not the package is installed
-    BaseInstrumentor = _StandInInstrumentor
-else:
-    try:
-        from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
-    except ImportError:  # opentelemetry-instrumentation is optional
-        BaseInstrumentor = _StandInInstrumentor
-
-
-class AsyncWardenInstrumentor(BaseInstrumentor):
+class AsyncWardenInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """Switches the guard on and sends its spans and metrics through OpenTelemetry.
 
     ``instrument()`` accepts ``tracer_provider=`` and ``meter_provider=``; without them the global
@@ -91,7 +53,8 @@ class AsyncWardenInstrumentor(BaseInstrumentor):
 
     def _instrument(self, **kwargs: Any) -> None:
         from asyncwarden._activation import _guard
-        from asyncwarden._config import MODE_VARIABLE, Mode, Settings
+        from asyncwarden._config import Mode, Settings
+        from asyncwarden._environ import MODE_VARIABLE
         from asyncwarden._sinks._telemetry import _control
 
         if not _guard.is_installed():

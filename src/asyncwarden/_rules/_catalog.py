@@ -18,7 +18,6 @@ from asyncwarden._tracking._lineage import Link, Source
 from asyncwarden._tracking._provenance import (
     CANCELLED,
     FAILED,
-    OK,
     PENDING,
     UNORDERED_KINDS,
     Batch,
@@ -380,6 +379,3 @@ def check_combination(combination: Combination) -> list[Finding]:
         if found:
             findings.extend(found)
     return findings
-
-
-__all__ = ["OK", "RULES", "Combination", "Rule", "Source", "check_combination"]

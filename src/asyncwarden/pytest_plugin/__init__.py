@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from asyncwarden._config import MODE_ACCEPTED, MODE_VARIABLE, Mode, parse_mode
+from asyncwarden._config import Mode, parse_mode
+from asyncwarden._environ import MODE_ACCEPTED, MODE_VARIABLE
 from asyncwarden.exceptions import ConfigurationError, FindingError
 from asyncwarden.pytest_plugin import _summary
 

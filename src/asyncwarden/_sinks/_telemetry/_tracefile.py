@@ -162,6 +162,3 @@ class TraceFile:
         for provider in (self._tracer_provider, self._meter_provider):
             if provider is not None:
                 provider.force_flush()
-
-
-__all__ = ["SDK_HINT", "TraceFile"]
