@@ -127,7 +127,7 @@ def test_the_api_sees_the_guard_the_environment_asked_for_before_asyncio_is_impo
 
 
 def test_strict_from_the_environment_reaches_the_settings_at_the_first_import() -> None:
-    code = "import asyncio; from asyncwarden import _state; print(_config.CONFIG.settings)"
+    code = "import asyncio; from asyncwarden import _config; print(_config.CONFIG.settings)"
     env = {"ASYNCWARDEN": "strict", "ASYNCWARDEN_TASK_SPANS": "7", "ASYNCWARDEN_REPEAT": "always"}
     result = run_python("-c", code, env=env)
     assert "mode=<Mode.STRICT: 'strict'>" in result.stdout, result.stderr
