@@ -13,7 +13,7 @@ import pytest
 import asyncwarden
 from asyncwarden import _compat, _observers
 from asyncwarden._patches import _wrapping
-from asyncwarden._rules import _abandoned, _lifecycle
+from asyncwarden._rules import _lifecycle
 from asyncwarden.exceptions import (
     AsyncWardenWarning,
     CancelledNotAwaitedWarning,
@@ -343,7 +343,7 @@ def test_one_done_callback_per_caller_however_many_waits() -> None:
             _, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
         me = asyncio.current_task()
         assert me is not None
-        return sum(1 for callback, _ in me._callbacks or () if callback is _abandoned._caller_done)  # type: ignore[attr-defined]
+        return sum(1 for callback, _ in me._callbacks or () if callback is _lifecycle._caller_done)  # type: ignore[attr-defined]
 
     assert asyncio.run(main()) == 1
 

@@ -1,4 +1,4 @@
-"""Lifecycle findings (AW301-AW303): built from task views, delivered so the loop shuts down whole.
+"""Lifecycle findings (AW301-AW303), delivered so the event loop shuts down whole.
 
 Findings are delivered as every finding is (``_delivery.deliver``). What ``deliver`` raises (a
 ``FindingError`` in strict mode, or a warning the program turned into an error) is never raised
@@ -12,76 +12,21 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 import weakref
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from asyncwarden import _compat, _config, _observers
 from asyncwarden._config import Mode
-from asyncwarden._tracking._callsite import UNKNOWN, CallSite
 
 # Findings, rules and their delivery load with the first lifecycle finding, not with the asyncio
 # hook (their dataclasses cost start-up time in every guarded program).
 if TYPE_CHECKING:
     from asyncwarden._findings._finding import Finding
-    from asyncwarden._tracking._provenance import Batch
-    from asyncwarden._tracking._task_view import TaskView
 
-# A finding lists this many tasks in full; the rest are counted.
-LISTED_TASKS = 10
 
 _lock = threading.Lock()
 _held: weakref.WeakKeyDictionary[Any, list[BaseException]] = weakref.WeakKeyDictionary()
 _late: list[BaseException] = []
-
-
-def build(
-    code: str,
-    views: Sequence[TaskView],
-    title: str,
-    *,
-    when: str,
-    where: CallSite | None = None,
-    **details: object,
-) -> Finding:
-    """One finding about ``views``; the warning points at the first task's origin."""
-    from asyncwarden._findings._finding import Finding
-    from asyncwarden._rules._catalog import RULES
-
-    rule = RULES[code]
-    now = time.time()
-    lines: list[str] = []
-    for view in views[:LISTED_TASKS]:
-        lines.extend(view.lines(now))
-    if len(views) > LISTED_TASKS:
-        lines.append(f"more      {len(views) - LISTED_TASKS} tasks not listed")
-    sites: list[tuple[str, CallSite]] = []
-    if where is not None and where is not UNKNOWN:
-        sites.append((when, where))
-    batches: dict[int, Batch] = {}
-    for view in views:
-        for batch in (view.batch, view.returned_by):
-            if batch is not None:
-                batches.setdefault(batch.id, batch)
-    sites.extend((f"batch #{batch.id}", batch.site) for batch in batches.values())
-    origin = next((v.origin() for v in views if v.origin() is not None), None)
-    return Finding(
-        code=code,
-        name=rule.name,
-        title=title,
-        message="\n".join(lines),
-        fix=rule.fix,
-        site=origin or where or UNKNOWN,
-        sites=tuple(sites),
-        tasks=tuple(v.provenance for v in views if v.provenance is not None),
-        batch_ids=tuple(batches),
-        details={"tasks": len(views), "when": when, **details},
-    )
-
-
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 def deliver(finding: Finding, loop: Any) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 from asyncwarden import _compat, _config
 from asyncwarden._failopen import internal_error
 from asyncwarden._findings import _held
-from asyncwarden._rules import _abandoned, _lifecycle
+from asyncwarden._rules import _lifecycle
 from asyncwarden._tracking import _task_marks
 from asyncwarden._tracking._callsite import add_internal_package
 
@@ -162,10 +162,10 @@ def install() -> None:
         patch((cls,), "close", _loop_close)
     patch((base_events.BaseEventLoop,), "call_exception_handler", _call_exception_handler)
     with _install_lock:
-        if _abandoned.on_wait_pending not in _observers.on_wait_pending:
-            _observers.on_wait_pending.append(_abandoned.on_wait_pending)
-        if _abandoned.on_batch_started not in _observers.on_batch_started:
-            _observers.on_batch_started.append(_abandoned.on_batch_started)
+        if _lifecycle.on_wait_pending not in _observers.on_wait_pending:
+            _observers.on_wait_pending.append(_lifecycle.on_wait_pending)
+        if _lifecycle.on_batch_started not in _observers.on_batch_started:
+            _observers.on_batch_started.append(_lifecycle.on_batch_started)
         if not _exit_registered:
             _exit_registered = True
             atexit.register(_at_exit)
