@@ -12,6 +12,7 @@ from typing import Any
 
 from asyncwarden import _compat, _config, _observers
 from asyncwarden._failopen import internal_error
+from asyncwarden._patches import _strict_order
 from asyncwarden._patches._asyncio_common import (
     Future,
     Positions,
@@ -88,31 +89,12 @@ def _adversarial(done: set[Future[Any]], positions: Positions) -> set[Future[Any
     """A set with the same members whose iteration order is not the submission order.
 
     Set order is undefined, so any order is legal; strict mode picks one that a program relying
-    on submission order cannot survive, so the hazard shows on every run, not one in six.
+    on submission order cannot survive, so the hazard shows on every run, for every size.
     """
-    if not 2 <= len(done) <= 1024:
+    if len(done) < 2:
         return done
-    position = positions.table()
-
-    def ascending(candidate: set[Future[Any]]) -> bool:
-        order = [position.get(f, -1) for f in candidate]
-        return order == sorted(order)
-
-    if not ascending(done):
-        return done
-    members = sorted(done, key=lambda f: position.get(f, -1))
-    for size in (8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192):
-        for sequence in (members[::-1], members):
-            # Growing the table with padding and removing it again changes which slot each
-            # member hashes to, and so the iteration order, without touching the members.
-            grown: set[object] = set(sequence)
-            padding = [object() for _ in range(max(0, size * 3 // 5 - len(sequence)))]
-            grown.update(padding)
-            grown.difference_update(padding)
-            candidate: set[Future[Any]] = grown  # type: ignore[assignment]
-            if not ascending(candidate):
-                return candidate
-    return done
+    table = positions.table()
+    return _strict_order.out_of_order(done, lambda future: table.get(future, -1))
 
 
 async def wait_wrapper(
