@@ -94,6 +94,7 @@ NOT_RUN = {
         "timings; tests/test_benchmarks_smoke.py runs --quick and --check"
     ),
     ("docs/reliability.md", ".venv/bin/pytest"): "parts of this test suite",
+    ("README.md", "import json, sys"): "tests/e2e/test_on_finding_e2e.py runs it",
 }
 
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from asyncwarden._activation._guard import guarded, install, is_installed, uninstall
     from asyncwarden._config import Mode
-    from asyncwarden._findings._delivery import allow
+    from asyncwarden._findings._delivery import allow, on_finding
     from asyncwarden._findings._finding import Finding
     from asyncwarden._rules._catalog import RULES, Rule
     from asyncwarden._rules._lifecycle import allow_pending
@@ -65,6 +65,7 @@ __all__ = [
     "install",
     "is_installed",
     "lineage",
+    "on_finding",
     "provenance",
     "uninstall",
 ]
@@ -86,6 +87,7 @@ _LOCATIONS = {
     "TaskProvenance": "_tracking._provenance",
     "provenance": "_tracking._provenance",
     "allow": "_findings._delivery",
+    "on_finding": "_findings._delivery",
     "RULES": "_rules._catalog",
     "Rule": "_rules._catalog",
 }

@@ -36,6 +36,8 @@ on_wait_pending: list[Callable[[Batch, set[Any]], None]] = []
 on_pending_at_shutdown: list[Callable[[int], None]] = []
 # Back to a fresh process (``_config.reset_defaults``, for tests): forget what was recorded.
 on_reset: list[Callable[[], None]] = []
+# A finding was delivered (not allowed), in warn or strict mode (before it is raised).
+on_finding_delivered: list[Callable[[Finding], None]] = []
 # A finding's log event is about to be written with these fields; observers may add fields.
 on_finding_logged: list[Callable[[Finding, dict[str, Any]], None]] = []
 
@@ -76,3 +78,7 @@ def reset() -> None:
 
 def finding_logged(finding: Finding, fields: dict[str, Any]) -> None:
     _notify(on_finding_logged, "finding_logged", finding, fields)
+
+
+def finding_delivered(finding: Finding) -> None:
+    _notify(on_finding_delivered, "finding_delivered", finding)

@@ -1,13 +1,15 @@
 """Deliver findings: to every sink, then as a warning (warn mode) or a ``FindingError`` (strict).
 
 Sinks are plain callables ``(finding) -> None`` in a list (structlog, OpenTelemetry, the pytest
-plugin's collector). A sink that fails is reported once and skipped; delivery goes on.
+plugin's collector). A sink that fails is reported once and skipped; delivery goes on. After the
+sinks, ``_observers.on_finding_delivered`` hears of it: the callbacks of ``on_finding``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterator
@@ -57,6 +59,42 @@ def allow(*codes: str) -> Iterator[None]:
 allowed_in_process: frozenset[str] = frozenset()
 
 
+def on_finding(callback: Callable[[Finding], object]) -> Callable[[], None]:
+    """Call ``callback(finding)`` with every finding delivered from now on; returns ``unregister``.
+
+    Called in warn and strict mode (in strict mode before the ``FindingError`` is raised), for
+    every finding, also those whose warning was already shown once at the same line; not for
+    findings acknowledged with ``allow()``. It runs where the finding was detected, possibly in
+    another thread or inside asyncio's shutdown: keep it short. An exception it raises is printed
+    once and goes no further; the guarded call proceeds.
+    """
+    if not callable(callback):
+        raise TypeError(f"on_finding() takes a callable, got {type(callback).__name__}")
+    failed = False
+
+    def observer(finding: Finding) -> None:
+        nonlocal failed
+        try:
+            callback(finding)
+        except Exception as error:  # the user's callback failed, not asyncwarden
+            if not failed:
+                failed = True
+                name = getattr(callback, "__qualname__", repr(callback))
+                sys.stderr.write(
+                    f"asyncwarden: the on_finding callback {name} raised "
+                    f"{type(error).__name__}: {error} (shown once; findings go on)\n"
+                )
+
+    _observers.on_finding_delivered.append(observer)
+
+    def unregister() -> None:
+        """Stop calling the callback. Idempotent."""
+        if observer in _observers.on_finding_delivered:
+            _observers.on_finding_delivered.remove(observer)
+
+    return unregister
+
+
 def is_allowed(code: str) -> bool:
     return code in _allowed.get() or code in allowed_in_process
 
@@ -91,6 +129,8 @@ def deliver(finding: Finding) -> None:
                 sink(finding)
             except Exception as error:
                 internal_error(f"sink {getattr(sink, '__qualname__', sink)!s}", error)
+        if _observers.on_finding_delivered:
+            _observers.finding_delivered(finding)
         if _config.CONFIG.strict():
             raised: FindingError | None = FindingError(finding)
         elif _first_time(finding):

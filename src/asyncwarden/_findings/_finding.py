@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Mapping
+from typing import Any
 
 from asyncwarden._tracking._callsite import CallSite
 from asyncwarden._tracking._provenance import TaskProvenance
@@ -47,6 +48,25 @@ class Finding:
         lines = [f"{self.code} {self.name}: {self.title}"]
         lines.extend(f"  {label:<{width}}  {text}" for label, text in rows)
         return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields of the ``asyncwarden.finding`` log event, ready for ``json.dumps``.
+
+        Codes, texts and call sites; no data values (docs/telemetry.md, "Schema").
+        """
+        site = self.site
+        return {
+            "rule": self.code,
+            "name": self.name,
+            "title": self.title,
+            "message": self.message,
+            "fix": self.fix,
+            "file": site.filename,
+            "line": site.lineno,
+            "function": site.function,
+            "sites": [f"{role}: {where}" for role, where in self.sites],
+            "batch_ids": list(self.batch_ids),
+        }
 
     def __str__(self) -> str:
         return self.render()

@@ -152,19 +152,8 @@ def emit(level: str, event: str, fields: dict[str, Any]) -> None:
 
 
 def finding_fields(finding: Finding) -> dict[str, Any]:
-    """The fields of an ``asyncwarden.finding`` event: codes, text and call sites, no values."""
-    site = finding.site
-    return {
-        "rule": finding.code,
-        "name": finding.name,
-        "title": finding.title,
-        "message": finding.message,
-        "file": site.filename,
-        "line": site.lineno,
-        "function": site.function,
-        "sites": [f"{role}: {where}" for role, where in finding.sites],
-        "batch_ids": list(finding.batch_ids),
-    }
+    """The fields of an ``asyncwarden.finding`` event: ``Finding.to_dict()``, the one source."""
+    return finding.to_dict()
 
 
 def sink(finding: Finding) -> None:
