@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import warnings
 from typing import Any
@@ -226,20 +225,39 @@ def test_a_finding_lists_ten_tasks_and_counts_the_rest() -> None:
 
 @pytest.mark.usefixtures("guard")
 def test_pending_task_finishing_after_its_caller_is_aw302_as_it_finishes() -> None:
+    # Each step waits for the one before, never for time: the task cannot finish before it is
+    # released; its caller is seen to end (its done-callbacks, the guard's first, have run) before
+    # that; and main is told the task is done by a callback that runs after the guard's.
+    released = asyncio.Event()
+    waited = asyncio.Event()
+    tasks: list[asyncio.Task[int]] = []
+
     async def slow() -> int:
-        await asyncio.sleep(0.03)
+        await released.wait()
         return 1
 
     async def caller() -> None:
-        tasks = [asyncio.create_task(slow())]
+        tasks.append(asyncio.create_task(slow()))
         await asyncio.wait(tasks, timeout=0.001)  # the wait line
+        waited.set()
+
+    def when_done(task: asyncio.Task[Any]) -> asyncio.Event:
+        # A callback the test adds, not an await: awaiting the task would account for it.
+        done = asyncio.Event()
+        task.add_done_callback(lambda _: done.set())
+        return done
 
     async def main() -> list[str]:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            await asyncio.create_task(caller())
+            calling = asyncio.create_task(caller())
+            await waited.wait()
+            caller_done = when_done(calling)
+            await caller_done.wait()
             assert caught == []  # the task is still running: nothing decided yet
-            await asyncio.sleep(0.06)
+            finished = when_done(tasks[0])
+            released.set()
+            await finished.wait()
         return [str(w.message) for w in caught]
 
     messages = asyncio.run(main())
@@ -445,7 +463,7 @@ def test_telemetry_gets_the_pending_count_once_per_shutdown(
     assert counts == [2, 0, 1]
 
 
-def test_lifecycle_module_is_the_public_allow_pending() -> None:
+def test_allow_pending_hands_back_what_it_is_given_even_what_it_cannot_mark() -> None:
     assert asyncwarden.allow_pending is _lifecycle.allow_pending
-    with contextlib.suppress(TypeError):
-        assert asyncwarden.allow_pending(object()) is not None
+    plain = object()  # no attributes, no weak references: nothing to mark, nothing to report
+    assert asyncwarden.allow_pending(plain) is plain
