@@ -21,6 +21,7 @@ at shutdown if it is still pending then.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import weakref
 from collections.abc import Sequence
@@ -54,7 +55,9 @@ def allow_pending(task: object) -> object:
     try:
         _task_marks.mark(task).allowed = True
     except (AttributeError, TypeError):  # an object without attributes: remember it weakly
-        _allowed_pending.add(task)
+        # Neither marked nor weakly referenced: no asyncio task, so nothing will report it.
+        with contextlib.suppress(TypeError):
+            _allowed_pending.add(task)
     return task
 
 
