@@ -31,6 +31,7 @@ test: $(STAMP)
 	  $(BIN)/python tests/compat/_pandas22_venv.py & wait; } > out/venvs.log 2>&1 & \
 	  building=$$!; $(BIN)/python -m pytest -n 2 --dist loadgroup -q; status=$$?; \
 	  wait $$building; exit $$status
+	$(BIN)/python -m pytest -q -m benchmarks
 	$(BIN)/python scripts/test-all-pythons $(OTHER_PYTHONS)
 
 # The whole suite on every Python 3.10-3.13 found (pyenv or PATH), each in its own .venv-py3XX.

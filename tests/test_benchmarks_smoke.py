@@ -9,11 +9,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT, run_python
 
 RUN = ROOT / "benchmarks" / "run.py"
 
 
+# Out of the default run (about a minute of worker processes); `make test` runs it on its own.
+@pytest.mark.benchmarks
 def test_quick_run_prints_every_row_arm_and_budget(tmp_path: Path) -> None:
     raw = tmp_path / "raw.json"
     done = run_python(str(RUN), "--quick", "--json", str(raw), cwd=tmp_path, timeout=600)
