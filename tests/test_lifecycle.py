@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import threading
 import warnings
 from typing import Any
 
@@ -279,6 +280,42 @@ def test_abandoned_pending_tasks_still_running_at_shutdown_are_aw302_not_aw301()
     assert raised.value.finding.code == "AW302"
     assert [t.returned_in for t in raised.value.finding.tasks] == ["pending", "pending"]
     assert "AW301" not in str(raised.value)
+
+
+def read_partition(release: threading.Event) -> int:
+    release.wait()
+    return 1
+
+
+@pytest.mark.usefixtures("guard")
+def test_aw302_on_to_thread_tasks_names_the_function_the_thread_runs() -> None:
+    release = threading.Event()
+
+    async def main() -> None:
+        tasks = [asyncio.create_task(asyncio.to_thread(read_partition, release))]
+        await asyncio.wait(tasks, timeout=0)
+
+    shown: list[str] = []
+
+    def show(message: Warning | str, *args: Any, **kwargs: Any) -> None:
+        shown.append(str(message))
+        release.set()  # the worker thread ends once the finding is out; asyncio.run waits for it
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = show
+        try:
+            asyncio.run(main())
+        finally:
+            release.set()
+    [message] = shown
+    assert message.startswith("AW302 abandoned-pending")
+    defined = read_partition.__code__.co_firstlineno
+    assert (
+        "runs      read_partition() in a worker thread (asyncio.to_thread), "
+        f"defined at tests/test_lifecycle.py:{defined}"
+    ) in message
+    assert "threads.py" not in message
 
 
 @pytest.mark.usefixtures("guard")

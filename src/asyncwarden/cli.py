@@ -59,7 +59,8 @@ def _run_then_draw(
             signal.signal(signal.SIGINT, previous)
         status = child.returncode if child.returncode >= 0 else 128 - child.returncode
         # Only what this run appended: a trace file given twice keeps both runs, the picture one.
-        this_run = os.path.join(folder, "this-run.jsonl")
+        os.mkdir(os.path.join(folder, "run"))
+        this_run = os.path.join(folder, "run", os.path.basename(trace_file))  # the page names it
         try:
             with open(trace_file, "rb") as source, open(this_run, "wb") as target:
                 source.seek(before)

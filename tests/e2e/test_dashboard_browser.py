@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from asyncwarden import RULES
 from tests.conftest import ROOT, run_python
 from tests.dashboard_traces import TraceBuilder, etl_scenario, finding, write, write_large
 from tests.e2e.browser import chromium, console_errors
@@ -206,3 +209,96 @@ def test_the_demo_writes_a_dashboard_showing_aw101_on_the_wrong_pipelines_batch(
     assert painted(browser, "#batch .timeline canvas", OK_GREEN) > 1000
     runs = browser.find_element("tag name", "header").text
     assert all(name in runs for name in ("etl_wrong", "etl_fixed_gather", "etl_fixed_wait"))
+
+
+PENDING_YELLOW = (0xF9, 0xA8, 0x25)
+SEVEN_DONE_ONE_PENDING = """
+import asyncio
+
+async def part(position):
+    await asyncio.sleep(3600 if position == 5 else 0)
+    return position
+
+async def main():
+    tasks = [asyncio.create_task(part(p)) for p in range(8)]
+    await asyncio.sleep(0)  # the seven quick ones finish before the wait() below starts
+    done, pending = await asyncio.wait(tasks, timeout=0.05)
+    for task in pending:
+        task.cancel()
+    await asyncio.wait(pending)
+    return sorted(task.result() for task in done)
+
+print(asyncio.run(main()))
+"""
+
+
+def _run_to_dashboard(tmp_path: Path, *command: str, mode: str = "warn", status: int = 0) -> Path:
+    """`asyncwarden run --trace-file ... --dashboard ...`, as a user takes a run to a picture."""
+    page = tmp_path / "run.html"
+    result = run_python(
+        "-m", "asyncwarden", "run", "--mode", mode, "--trace-file", str(tmp_path / "trace.jsonl"),
+        "--dashboard", str(page), "--", *command,
+    )  # fmt: skip
+    assert result.returncode == status, result.stderr
+    assert f"wrote {page}:" in result.stdout
+    return page
+
+
+def test_a_wait_with_seven_done_and_one_pending_draws_only_the_pending_one_as_pending(
+    browser: Any, tmp_path: Path
+):
+    script = tmp_path / "app.py"
+    script.write_text(SEVEN_DONE_ONE_PENDING)
+    page = _run_to_dashboard(tmp_path, sys.executable, str(script))
+    open_report(browser, page)
+    assert console_errors(browser) == []
+    title = browser.find_element("css selector", "#batch .batch-title")
+    assert title.text.startswith("batch #1 · asyncio.wait()")
+    # Task spans are off: which positions finished comes from wait()'s done set.
+    timeline = browser.find_element("css selector", "#batch .timeline")
+    outcomes = timeline.get_attribute("data-outcomes").split()
+    assert outcomes == ["batch", "ok", "ok", "ok", "ok", "ok", "pending", "ok", "ok"]
+    assert (
+        painted(browser, "#batch .timeline canvas", OK_GREEN)
+        > 6 * painted(browser, "#batch .timeline canvas", PENDING_YELLOW)
+        > 0
+    )
+    facts = browser.find_element("css selector", "#batch .facts").text
+    assert facts.startswith("8 tasks · awaited")
+    assert "done 7" in facts and "pending 1" in facts
+
+
+def test_a_batch_whose_positions_are_unknown_is_drawn_as_counts_not_tasks(
+    browser: Any, tmp_path: Path
+):
+    trace = TraceBuilder()
+    trace.batch(1, "wait", 8, 0, 50, pending=1)  # no completion or consumed order recorded
+    open_report(browser, report(tmp_path, write(tmp_path / "trace.jsonl", [trace])))
+    timeline = browser.find_element("css selector", "#batch .timeline")
+    assert timeline.get_attribute("data-outcomes") == "batch ok pending"
+    assert "Showing" not in timeline.text
+    labels = browser.execute_script(
+        "return Chart.getChart(document.querySelector('#batch .timeline canvas')).data.labels"
+    )
+    assert labels[1:] == ["7 tasks ok", "1 task pending"]
+
+
+def test_a_one_batch_run_reads_right_shows_the_fix_and_no_empty_overview(
+    browser: Any, tmp_path: Path
+):
+    wrong = str(ROOT / "examples" / "etl_wrong.py")
+    page = _run_to_dashboard(tmp_path, sys.executable, wrong, mode="strict", status=1)
+    open_report(browser, page)
+    assert console_errors(browser) == []
+    body = browser.find_element("tag name", "body").text
+    # Nothing to compare one batch with: no scatter of one point on an axis from -1 to 1.
+    assert browser.find_elements("css selector", "#summary .overview") == []
+    assert re.search(r"\b1 (batches|tasks|files|spans|runs|inputs|rows)\b", body) is None
+    assert "read from 1 file" in body and "(s)" not in body
+    # Span names are telemetry's words, not the reader's.
+    assert re.search(r"asyncwarden\.(batch|combine|task|finding)\b", body) is None
+    assert "From trace.jsonl · 1 run: etl_wrong.py" in body
+    [row] = browser.find_elements("css selector", "#findings tr.finding")
+    assert row.text.startswith("AW101\nunordered-concat")
+    assert f"fix {RULES['AW101'].fix}" in row.text
+    assert "at concat()" in row.text

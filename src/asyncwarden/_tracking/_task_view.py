@@ -7,6 +7,7 @@ the task. Loaded with the first lifecycle finding, not at start-up.
 from __future__ import annotations
 
 import dataclasses
+import os
 from types import FrameType
 from typing import Any
 
@@ -49,6 +50,8 @@ class TaskView:
     caller: str = ""
     """For a task wait() returned in pending: the task that called wait(), once it finished."""
     caller_finished: float | None = None
+    in_thread: CallSite | None = None
+    """For ``asyncio.to_thread(func, ...)``: the user's function the worker thread runs."""
 
     def origin(self) -> CallSite | None:
         """The best user line to point at: where it was created, else the batch it came from."""
@@ -73,6 +76,12 @@ class TaskView:
             lines.append("  created   not recorded (in no batch; PYTHONASYNCIODEBUG=1 records it)")
         if self.finished:
             lines.append(f"  finished  {self.finished}")
+        elif self.in_thread is not None:
+            defined = f", defined at {self.in_thread.short()}" if self.in_thread.lineno else ""
+            lines.append(
+                f"  runs      {self.in_thread.function}() in a worker thread "
+                f"(asyncio.to_thread){defined}"
+            )
         elif self.suspended is not None:
             awaiting = f", awaiting {self.awaiting}" if self.awaiting else ""
             lines.append(f"  suspended {_where(self.suspended)}{awaiting}")
@@ -104,6 +113,35 @@ def _batch_text(batch: Batch, position: int) -> str:
     return f"#{batch.id} {describe_kind(batch.kind)} at {_where(batch.site)}{where}"
 
 
+def _thread_target(stack: list[FrameType]) -> CallSite | None:
+    """The function ``asyncio.to_thread()`` hands to the worker thread: its name and definition.
+
+    to_thread's own lines are asyncio's; the user wrote the function. Only its name and where it
+    is defined are read, never the arguments it was given.
+    """
+    for stack_frame in stack:
+        code = stack_frame.f_code
+        if code.co_name != "to_thread" or not code.co_filename.endswith(_THREADS_FILE):
+            continue
+        target = stack_frame.f_locals.get("func")
+        for _ in range(10):  # functools.partial around partial: a bound costs nothing
+            inner = getattr(target, "func", None)
+            if inner is None or not callable(inner):
+                break
+            target = inner
+        target = getattr(target, "__func__", target)  # a bound method's function
+        function = getattr(target, "__code__", None)
+        name = getattr(target, "__qualname__", None) or getattr(target, "__name__", None)
+        if function is not None:
+            return CallSite(function.co_filename, function.co_firstlineno, str(name))
+        if name is not None:  # a builtin: a name, no line
+            return CallSite(getattr(target, "__module__", None) or "?", 0, str(name))
+    return None
+
+
+_THREADS_FILE = os.path.join("asyncio", "threads.py")
+
+
 def _created_at(task: Any) -> CallSite | None:
     traceback = getattr(task, "_source_traceback", None)
     if not traceback:
@@ -125,6 +163,7 @@ def view(task: Any) -> TaskView:
     coro = task.get_coro()
     stack = stack_frames(coro)
     user = [f for f in stack if not _is_internal(f.f_code.co_filename)]
+    in_thread = None if user else _thread_target(stack)
     suspended = None
     awaiting = ""
     coroutine_state = _coroutine_state(coro)
@@ -159,6 +198,7 @@ def view(task: Any) -> TaskView:
         coroutine_state=coroutine_state,
         caller=returned.caller_name if returned is not None else "",
         caller_finished=(returned.caller_finished or None) if returned is not None else None,
+        in_thread=in_thread,
     )
 
 

@@ -38,7 +38,7 @@ _OUTCOMES = ("ok", "failed", "cancelled", "pending")
 def _rule_catalog() -> dict[str, dict[str, str]]:
     from asyncwarden._rules._catalog import RULES
 
-    return {code: {"name": r.name, "summary": r.summary} for code, r in RULES.items()}
+    return {code: {"name": r.name, "summary": r.summary, "fix": r.fix} for code, r in RULES.items()}
 
 
 def _int(value: Any) -> int | None:
@@ -141,10 +141,22 @@ def _finding(
         "site": _site(attrs) or _site(span.attributes),
         "sites": sites,
         "batches": batches,
-        "span": span.name,
+        "fix": catalog.get(code, {}).get("fix", ""),
+        "where": _where(span),
         "run": span.run,
         "time": event.time,
     }
+
+
+def _where(span: Span) -> str:
+    """When the finding was made, in the user's words (span names are telemetry's, not theirs)."""
+    if span.name == sc.SPAN_COMBINE:
+        return f"at {_text(span.attributes.get(sc.COMBINE_OPERATION)) or 'concat/merge/join'}()"
+    if span.name == sc.SPAN_BATCH:
+        return "when the batch ended"
+    if span.name == sc.SPAN_FINDING:
+        return "by the lifecycle check (loop shutdown, task end)"
+    return ""
 
 
 def _is_finding(event: Event) -> bool:

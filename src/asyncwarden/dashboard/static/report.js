@@ -60,6 +60,7 @@
 
   // ---- Formatting -------------------------------------------------------------------------
   function num(n) { return n === null || n === undefined ? "–" : Number(n).toLocaleString("en"); }
+  function count(n, one, many) { return num(n) + " " + (Number(n) === 1 ? one : many); }
   function ms(v) {
     if (v === null || v === undefined) return "–";
     if (v >= 1000) return (v / 1000).toFixed(2) + " s";
@@ -139,8 +140,9 @@
           scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } },
       });
     }
-    if (data.batches.length) charts.appendChild(overview());
-    var context = [num(s.spans) + " spans read from " + data.files.length + " file(s)"];
+    // One batch has nothing to compare its start and wait with: its own section says both.
+    if (data.batches.length > 1) charts.appendChild(overview());
+    var context = [count(s.spans, "span", "spans") + " read from " + count(data.files.length, "file", "files")];
     if (s.otherSpans) context.push(num(s.otherSpans) + " of them not asyncwarden's");
     if (s.batches > data.batches.length) {
       context.push("showing " + num(data.batches.length) + " of " + num(s.batches) +
@@ -167,7 +169,7 @@
         }),
       },
       options: {
-        scales: { x: { title: { display: true, text: "started (ms since the first span)" } },
+        scales: { x: { min: 0, title: { display: true, text: "started (ms since the first span)" } },
           y: { title: { display: true, text: "awaited (ms)" }, beginAtZero: true } },
         plugins: { tooltip: { callbacks: { label: function (ctx) {
           var b = batchesByKey[ctx.dataset.keys[ctx.dataIndex]];
@@ -195,8 +197,9 @@
       el("td", null, ruleBadge(f.rule), el("div", { class: "rule-name" }, f.name)),
       el("td", null, f.title ? el("div", { class: "finding-title" }, f.title) : null,
         el("pre", { class: "message" }, f.message || "(no message)"),
-        f.sites.length ? el("ul", { class: "sites" }, f.sites.map(function (s) { return el("li", null, s); })) : null),
-      el("td", null, siteNode(f.site), el("div", { class: "muted" }, "on " + f.span)),
+        f.sites.length ? el("ul", { class: "sites" }, f.sites.map(function (s) { return el("li", null, s); })) : null,
+        f.fix ? el("div", { class: "fix" }, el("strong", null, "fix "), f.fix) : null),
+      el("td", null, siteNode(f.site), f.where ? el("div", { class: "muted" }, f.where) : null),
       el("td", null, batches));
   }
   function findingsTable(list) {
@@ -227,17 +230,34 @@
           detail: [t[2] ? "coroutine " + t[2] : null, t[6] ? "result " + t[6] : null].filter(Boolean).join(", ") };
       });
     }
-    // No task spans: one row per position over the batch's span, outcome from its attributes.
-    var size = Math.min(b.size || 0, data.limits.tasksPerBatch);
+    // No task spans: what the batch's attributes say, and nothing more. Its counts are exact;
+    // which positions finished is known from the completion order, from wait()'s done set (its
+    // consumed order), or because nothing is pending. Otherwise one row per outcome, not per task.
+    var end = Math.max(b.duration, 0.001);
+    var clean = !b.failed && !b.cancelled;
     var completion = b.orders.completion;
     var rank = {};
     completion.forEach(function (p, i) { rank[p] = i; });
-    var clean = !b.failed && !b.cancelled;
+    var finished = null;
+    if (completion.length) finished = completion;
+    else if (b.kind === "wait" && b.done !== null && b.orders.consumed.length === b.done) finished = b.orders.consumed;
+    else if (!b.pending) finished = range(b.size || 0);
+    var whole = !b.ordersTruncated && finished !== null && (b.size || 0) - finished.length === (b.pending || 0);
+    if (!whole) {
+      var ok = (b.done || 0) - (b.failed || 0) - (b.cancelled || 0);
+      return [["ok", ok], ["failed", b.failed], ["cancelled", b.cancelled], ["pending", b.pending]]
+        .filter(function (c) { return c[1]; })
+        .map(function (c) {
+          return { label: count(c[1], "task", "tasks") + " " + c[0], start: 0, end: end, outcome: c[0],
+            detail: "which positions is not recorded" };
+        });
+    }
+    var done = {};
+    finished.forEach(function (p) { done[p] = true; });
     var rows = [];
-    for (var p = 0; p < size; p++) {
-      var done = p in rank || (!completion.length && !b.pending);
-      var outcome = done ? (clean ? "ok" : "done") : (b.pending ? "pending" : "done");
-      rows.push({ label: "#" + p, start: 0, end: Math.max(b.duration, 0.001), outcome: outcome,
+    for (var p = 0; p < Math.min(b.size || 0, data.limits.tasksPerBatch); p++) {
+      var outcome = done[p] ? (clean ? "ok" : "done") : "pending";
+      rows.push({ label: "#" + p, start: 0, end: end, outcome: outcome,
         detail: p in rank ? "completed " + (rank[p] + 1) + " of " + completion.length : "" });
     }
     return rows;
@@ -250,7 +270,8 @@
       return all.some(function (r) { return r.outcome === o; });
     });
     var box = chartBox(Math.min(70 + 20 * all.length, 640));
-    var wrapper = el("div", { class: "timeline", "data-rows": all.length }, box.box);
+    var wrapper = el("div", { class: "timeline", "data-rows": all.length,
+      "data-outcomes": all.map(function (r) { return r.outcome; }).join(" ") }, box.box);
     makeChart(box.canvas, {
       type: "bar",
       data: {
@@ -274,9 +295,10 @@
       },
     }, batchCharts);
     var notes = [];
-    if (!b.tasks.length) notes.push("Task spans were not recorded for this batch (set ASYNCWARDEN_TASK_SPANS=1): rows span the batch, outcomes come from its counts and completion order.");
-    else if (b.taskSpans > b.tasks.length) notes.push("Showing " + b.tasks.length + " of " + b.taskSpans + " task spans.");
-    if (b.size > all.length - 1 && !b.tasks.length) notes.push("Showing " + (all.length - 1) + " of " + b.size + " tasks.");
+    var perTask = !b.tasks.length && rows.length && rows[0].label.charAt(0) === "#";
+    if (!b.tasks.length) notes.push("Task spans were not recorded for this batch (set ASYNCWARDEN_TASK_SPANS=1): rows span the batch, outcomes come from its counts and orders.");
+    else if (b.taskSpans > b.tasks.length) notes.push("Showing " + b.tasks.length + " of " + count(b.taskSpans, "task span", "task spans") + ".");
+    if (perTask && b.size > rows.length) notes.push("Showing " + rows.length + " of " + count(b.size, "task", "tasks") + ".");
     notes.forEach(function (n) { wrapper.appendChild(note(n)); });
     return wrapper;
   }
@@ -328,7 +350,7 @@
 
   function combineLabel(c) {
     var rows = Array.isArray(c.rowsIn) ? c.rowsIn.reduce(function (a, v) { return a + v; }, 0) : c.rowsIn;
-    return c.operation + " at " + siteText(c.site) + " — " + num(c.inputs) + " inputs, " + num(rows) + " rows in, " + num(c.rowsOut) + " out";
+    return c.operation + " at " + siteText(c.site) + " — " + count(c.inputs, "input", "inputs") + ", " + count(rows, "row", "rows") + " in, " + num(c.rowsOut) + " out";
   }
   function lineageOf(b) {
     var wrapper = el("div", { class: "lineage-of" });
@@ -358,7 +380,7 @@
       section.appendChild(note(data.batches.length ? "That batch is not in this report." : "No batches in these traces."));
       return;
     }
-    var facts = [num(b.size) + " tasks", "awaited " + ms(b.duration),
+    var facts = [count(b.size, "task", "tasks"), "awaited " + ms(b.duration),
       b.returnWhen ? "return_when=" + b.returnWhen : null,
       b.timeout !== null && b.timeout !== undefined && b.timeout !== "" ? "timeout=" + b.timeout : null,
       "done " + num(b.done), b.failed ? "failed " + num(b.failed) : null,
@@ -408,7 +430,7 @@
     });
     keys.forEach(function (k, i) {
       var b = batchesByKey[k];
-      var label = b ? batchTitle(b) + " " + kindName(b.kind) + " · " + num(b.size) + " tasks · " + siteText(b.site) : "batch " + k.split(":")[1];
+      var label = b ? batchTitle(b) + " " + kindName(b.kind) + " · " + count(b.size, "task", "tasks") + " · " + siteText(b.site) : "batch " + k.split(":")[1];
       var link = svg("a", { href: "#batch=" + encodeURIComponent(k) },
         svg("rect", { x: left, y: bY(i), width: boxW, height: 26, rx: 4, class: b && b.findings.length ? "node bad" : "node" }),
         svg("text", { x: left + 8, y: bY(i) + 17 }, fit(label, boxW)),
@@ -499,7 +521,7 @@
   var app = document.getElementById("app");
   clear(app);
   app.appendChild(el("header", null, el("h1", null, "asyncwarden report"),
-    el("p", { class: "muted" }, "From " + data.files.map(basename).join(", ") + (data.runs.length ? " · " + data.runs.length + " run(s): " + data.runs.join(", ") : ""))));
+    el("p", { class: "muted" }, "From " + data.files.map(basename).join(", ") + (data.runs.length ? " · " + count(data.runs.length, "run", "runs") + ": " + data.runs.join(", ") : ""))));
   app.appendChild(summary());
   app.appendChild(findings());
   app.appendChild(el("section", { id: "batch" }));
