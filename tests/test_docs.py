@@ -87,9 +87,6 @@ NOT_RUN = {
         "a summary; tests/e2e/test_pytest_plugin.py asserts its lines"
     ),
     ("docs/telemetry.md", '{"batch_id": 1'): "log lines wrapped for reading; tests/test_log.py",
-    ("docs/telemetry.md", "opentelemetry-instrument python app.py"): (
-        "tests/e2e/test_telemetry_e2e.py runs it as printed"
-    ),
     ("docs/performance.md", ".venv/bin/python benchmarks/run.py"): (
         "timings; tests/test_benchmarks_smoke.py runs --quick and --check"
     ),
@@ -393,6 +390,19 @@ print(sorted(span.name for span in exporter.get_finished_spans()))
     assert done.stdout.strip() == "['asyncwarden.batch']"
 
 
+def test_telemetry_opentelemetry_instrument_commands_work_as_printed(app: Path) -> None:
+    console, guarded = _commands(runs("docs/telemetry.md", "OTEL_TRACES_EXPORTER=console").text)
+    # The page's commands under OpenTelemetry's defaults, not this machine's settings.
+    clean = " ".join(f"-u {k}" for k in os.environ if k.startswith("OTEL_"))
+    done = _shell(f"env {clean} {console}", app)
+    assert done.returncode == 0, done.stderr
+    assert "IncompleteBatchWarning: AW201 incomplete-batch" in done.stderr
+    assert '"name": "asyncwarden.batch"' in done.stdout  # the console exporter's spans
+    done = _shell(f"env {clean} {guarded}", app)
+    assert done.returncode == 0, done.stderr
+    assert "IncompleteBatchWarning: AW201 incomplete-batch" in done.stderr
+
+
 # -- rules.md -------------------------------------------------------------------------------------
 
 RULES_PRELUDE = """
@@ -570,4 +580,5 @@ RUN_BY_TESTS = {
     ("docs/pytest.md", "import asyncwarden"),
     ("docs/pytest.md", "cd examples/strict_in_pytest"),
     ("docs/telemetry.md", "from asyncwarden.instrumentation import"),
+    ("docs/telemetry.md", "OTEL_TRACES_EXPORTER=console"),
 }

@@ -1,4 +1,5 @@
-"""Run by ``asyncwarden.pth`` at interpreter start-up, only when ``ASYNCWARDEN`` is set.
+"""Run by ``asyncwarden.pth`` at interpreter start-up, only when ``ASYNCWARDEN`` (or
+``ASYNCWARDEN_TRACE_FILE``) is set.
 
 It must never raise: a bad value prints one line and leaves the guard off.
 
@@ -62,9 +63,38 @@ def _finish() -> None:
         _first_import.could_not_start(error)
 
 
+def _trace_file_unused(path: str) -> None:
+    """At exit: the trace file was asked for, the guard never came on, the file is empty."""
+    try:
+        import os
+
+        guard = sys.modules.get("asyncwarden._activation._guard")
+        if guard is not None and guard.is_installed():
+            return
+        if os.path.exists(path) and os.path.getsize(path) > 0:
+            return
+        sys.stderr.write(
+            "asyncwarden: ASYNCWARDEN_TRACE_FILE is set but the guard never came on, so nothing "
+            "was written: set ASYNCWARDEN=warn (opentelemetry-instrument switches it on only when "
+            "OpenTelemetry's own set-up succeeds)\n"
+        )
+    except BaseException:
+        pass
+
+
 def _start() -> None:
     try:
         import os
+
+        if "ASYNCWARDEN" not in os.environ:
+            # Only the trace file is set: opentelemetry-instrument may switch the guard on later.
+            # If nothing does, an empty file would be all the user gets; say why at exit.
+            path = os.environ.get("ASYNCWARDEN_TRACE_FILE", "").strip()
+            if path:
+                import atexit
+
+                atexit.register(_trace_file_unused, os.path.abspath(path))
+            return
 
         from asyncwarden import _environ
 

@@ -186,4 +186,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser().parse_args(argv)
-    return int(arguments.handler(arguments))
+    try:
+        return int(arguments.handler(arguments))
+    except BrokenPipeError:  # `asyncwarden rules AW101 | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

@@ -517,3 +517,61 @@ def test_opentelemetry_instrument_with_the_asyncio_instrumentation_also_installe
     result = _instrumented(app, **env)
     assert result.returncode == 0, result.stderr
     assert "UnorderedConcatWarning: AW101" in result.stderr
+
+
+def _incomplete_batch_app(tmp_path: Path) -> Path:
+    """A pipeline that drops a failed partition: AW201 on every run, in warn and strict mode."""
+    shutil.copy(ROOT / "examples" / "_partitions.py", tmp_path)
+    return Path(shutil.copy(ROOT / "examples" / "swallowed_exceptions.py", tmp_path / "app.py"))
+
+
+def test_opentelemetry_instrument_whose_own_set_up_fails_still_guards_with_asyncwarden_set(
+    tmp_path: Path,
+) -> None:
+    app = _incomplete_batch_app(tmp_path)
+    # An exporter nobody installed: OpenTelemetry's set-up fails before any instrumentor runs.
+    failing = {"OTEL_TRACES_EXPORTER": "not_installed"}
+    result = _instrumented(app, **failing)
+    assert "not_installed" in result.stderr  # OpenTelemetry's own complaint
+    assert "AW201" not in result.stderr  # no instrumentor ran, and nothing else asked for the guard
+    result = _instrumented(app, ASYNCWARDEN="warn", **failing)
+    assert result.returncode == 0, result.stderr
+    assert "IncompleteBatchWarning: AW201 incomplete-batch" in result.stderr
+
+
+def test_a_trace_file_the_guard_never_wrote_to_is_one_line_at_exit(tmp_path: Path) -> None:
+    app = _incomplete_batch_app(tmp_path)
+    trace = tmp_path / "trace.jsonl"
+    said = (
+        "asyncwarden: ASYNCWARDEN_TRACE_FILE is set but the guard never came on, so nothing was "
+        "written: set ASYNCWARDEN=warn (opentelemetry-instrument switches it on only when "
+        "OpenTelemetry's own set-up succeeds)\n"
+    )
+    for result in (
+        run_python(str(app), env={"ASYNCWARDEN_TRACE_FILE": str(trace)}),
+        _instrumented(app, OTEL_TRACES_EXPORTER="not_installed", ASYNCWARDEN_TRACE_FILE=str(trace)),
+    ):
+        assert result.returncode == 0, result.stderr
+        assert result.stderr.endswith(said)
+        assert result.stderr.count("asyncwarden:") == 1
+        assert not trace.exists()
+
+
+def test_a_trace_file_under_a_configured_opentelemetry_says_it_receives_nothing(
+    tmp_path: Path,
+) -> None:
+    app = _incomplete_batch_app(tmp_path)
+    trace = tmp_path / "trace.jsonl"
+    result = _instrumented(app, ASYNCWARDEN_TRACE_FILE=str(trace))
+    assert result.returncode == 0, result.stderr
+    # The instrumentor switched the guard on; the console exporter got its spans, not the file.
+    assert "IncompleteBatchWarning: AW201 incomplete-batch" in result.stderr
+    assert f'"name": "{sc.SPAN_BATCH}"' in result.stdout
+    assert trace.stat().st_size == 0
+    line = (
+        f"asyncwarden: ASYNCWARDEN_TRACE_FILE={str(trace)!r} receives nothing more: the "
+        "application configured OpenTelemetry (opentelemetry-instrument does), whose exporters "
+        "now get asyncwarden's spans and metrics\n"
+    )
+    assert result.stderr.count(line) == 1
+    assert "never came on" not in result.stderr

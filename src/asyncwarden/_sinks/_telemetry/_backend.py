@@ -97,8 +97,11 @@ def tracer_provider() -> Any:
     if explicit_tracer_provider is not None:
         return explicit_tracer_provider
     provider = app_tracer_provider()
-    if provider is None and trace_file is not None:
-        provider = trace_file.tracer_provider()
+    if trace_file is not None:
+        if provider is None:
+            provider = trace_file.tracer_provider()
+        else:
+            trace_file.superseded()
     return provider
 
 
@@ -106,8 +109,11 @@ def meter_provider() -> Any:
     if explicit_meter_provider is not None:
         return explicit_meter_provider
     provider = app_meter_provider()
-    if provider is None and trace_file is not None:
-        provider = trace_file.meter_provider()
+    if trace_file is not None:
+        if provider is None:
+            provider = trace_file.meter_provider()
+        else:
+            trace_file.superseded()
     return provider
 
 

@@ -42,7 +42,19 @@ class TraceFile:
         self._tracer_provider: Any = None
         self._meter_provider: Any = None
         self._sdk_missing = False
+        self._superseded = False
         self._shared_resource: Any = None
+
+    def superseded(self) -> None:
+        """The application's own providers take asyncwarden's telemetry: say once the file won't."""
+        if self._superseded:
+            return
+        self._superseded = True
+        _say(
+            f"ASYNCWARDEN_TRACE_FILE={_shown(self.path)} receives nothing more: the application "
+            "configured OpenTelemetry (opentelemetry-instrument does), whose exporters now get "
+            "asyncwarden's spans and metrics"
+        )
 
     @classmethod
     def open(cls, path: str) -> TraceFile | None:
