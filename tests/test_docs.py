@@ -77,9 +77,6 @@ NOT_RUN = {
     ("README.md", "pip install '/path/to/asyncwarden[pandas]'"): (
         "tests/e2e/test_install.py builds the wheel with this pip line and installs it"
     ),
-    ("docs/pytest.md", "async def sales_from_wait()"): (
-        "a failure report; tests/e2e/test_pytest_plugin.py asserts its lines"
-    ),
     ("docs/pytest.md", "_______________________ ERROR at teardown"): (
         "a failure report; tests/e2e/test_pytest_plugin.py asserts its lines"
     ),
@@ -356,6 +353,11 @@ def test_pytest_example_suite_passes_and_fails_as_the_comments_say(tmp_path: Pat
     assert "FAILED test_pipeline.py::test_revenue_from_wait" in done.stdout
     assert "AW101 unordered-concat" in done.stdout
     assert "1 passed" in done.stdout
+    # The failure report the page shows is this run's, line for line (pytest adds a few more).
+    shown = _finding_lines(runs("docs/pytest.md", "async def sales_from_wait()").text)
+    printed = iter(_finding_lines(done.stdout))
+    missing = [line for line in shown if not any(line == seen for seen in printed)]
+    assert missing == [], done.stdout
 
 
 # -- telemetry ------------------------------------------------------------------------------------
@@ -579,6 +581,7 @@ RUN_BY_TESTS = {
     ("docs/pytest.md", "import pytest"),
     ("docs/pytest.md", "import asyncwarden"),
     ("docs/pytest.md", "cd examples/strict_in_pytest"),
+    ("docs/pytest.md", "async def sales_from_wait()"),
     ("docs/telemetry.md", "from asyncwarden.instrumentation import"),
     ("docs/telemetry.md", "OTEL_TRACES_EXPORTER=console"),
 }
