@@ -89,6 +89,19 @@ NOT_RUN = {
     ),
     ("docs/reliability.md", ".venv/bin/pytest"): "parts of this test suite",
     ("README.md", "import json, sys"): "tests/e2e/test_on_finding_e2e.py runs it",
+    ("README.md", "%load_ext asyncwarden"): "IPython magics; tests/e2e/test_notebook.py runs them",
+    ("docs/notebooks.md", "%load_ext asyncwarden"): (
+        "IPython magics; tests/e2e/test_notebook.py runs them in a kernel"
+    ),
+    ("docs/notebooks.md", "%%asyncwarden strict"): (
+        "IPython magics; tests/e2e/test_notebook.py runs them in a kernel"
+    ),
+    ("docs/notebooks.md", "AW101 unordered-concat: 4 frames"): (
+        "a finding as a cell shows it; tests/e2e/test_notebook.py asserts its lines"
+    ),
+    ("docs/notebooks.md", "AW301 pending-at-shutdown: 1 task started by cell"): (
+        "a finding as a cell shows it; tests/e2e/test_notebook.py asserts its lines"
+    ),
 }
 
 

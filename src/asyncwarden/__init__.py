@@ -90,6 +90,9 @@ _LOCATIONS = {
     "on_finding": "_findings._delivery",
     "RULES": "_rules._catalog",
     "Rule": "_rules._catalog",
+    # IPython's convention for `%load_ext asyncwarden`; not in __all__ (users never call them).
+    "load_ipython_extension": "_notebook",
+    "unload_ipython_extension": "_notebook",
 }
 
 

@@ -59,3 +59,20 @@ def signature_is(function: Any, expected: str) -> bool:
         return str(inspect.signature(function)) == expected
     except (TypeError, ValueError):
         return False
+
+
+def task_contexts(task: Any) -> list[Any]:
+    """The context a task runs its steps in (``get_context()``, 3.12), as a list.
+
+    Before 3.12 a C task does not expose it; it is among the references the task reports to the
+    garbage collector, with the context of its first done-callback if it has one.
+    """
+    if PY_3_12_PLUS:
+        return [task.get_context()]
+    context = getattr(task, "_context", None)  # a Python task
+    if context is not None:
+        return [context]
+    import contextvars
+    import gc
+
+    return [r for r in gc.get_referents(task) if isinstance(r, contextvars.Context)]

@@ -93,6 +93,19 @@ def restore_all() -> None:
                 setattr(owner, name, original)
 
 
+def replacements() -> list[tuple[object, object]]:
+    """(original, what replaced it) for each patch applied: for rebinding names bound earlier."""
+    with _lock:
+        found = []
+        for owner, name, original in _applied:
+            if original is _INHERITED:
+                continue
+            current = vars(owner).get(name) if isinstance(owner, type) else getattr(owner, name)
+            if current is not original:
+                found.append((original, current))
+        return found
+
+
 def is_patched() -> bool:
     with _lock:
         return bool(_applied)

@@ -104,6 +104,34 @@ def check_pending(loop: Any, when: str, role: str) -> None:
         _held.deliver(build(code, views, title, when=role, where=site), loop)
 
 
+def left_by_cell(tasks: list[Any], cell: str) -> list[Finding]:
+    """Findings for tasks a notebook cell started and left pending (the IPython extension).
+
+    One per rule, as at a loop's shutdown; the tasks count as reported, so the kernel's
+    shutdown does not list them again.
+    """
+    groups: dict[str, list[Any]] = {}
+    for task in tasks:
+        if not _task_marks.reportable(task) or _is_allowed(task):
+            continue
+        verdict = take_verdict(task)
+        if verdict is None:
+            verdict = "AW303" if _task_marks.cancel_requested(task) else "AW301"
+        groups.setdefault(verdict, []).append(task)
+    findings = []
+    for code, group in sorted(groups.items()):
+        views = sorted(map(_view, group), key=_listing_order)
+        for task in group:
+            _task_marks.mark(task).reported = True
+        title = (
+            f"{plural(len(group), 'task')} started by {cell} "
+            f"{'is' if len(group) == 1 else 'are'} still pending after it ended, "
+            "neither awaited nor kept"
+        )
+        findings.append(build(code, views, title, when="cell end"))
+    return findings
+
+
 def _view(task: Any) -> TaskView:
     """What asyncwarden and asyncio know about a task, read without consuming anything.
 
