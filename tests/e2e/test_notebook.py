@@ -80,6 +80,9 @@ CELLS = [
     ("make_tasks", "tasks = [asyncio.create_task(part(day)) for day in range(4)]"),
     ("one_cell_strict", block(_NOTEBOOKS, "%%asyncwarden strict").text),
     ("mode_after_cell", "%asyncwarden"),
+    ("one_cell_off", "%%asyncwarden off  # just this cell\nprint(hasattr(wait, '__wrapped__'))"),
+    ("after_one_cell_off", "print(hasattr(wait, '__wrapped__'))"),
+    ("bad_cell_mode", "%%asyncwarden loud\nprint('never')"),
     ("left_behind", 'asyncio.create_task(forever())\nprint("started")'),
     ("kept", "kept = asyncio.create_task(forever())"),
     ("awaited", "first = await asyncio.create_task(part(0))"),
@@ -233,6 +236,18 @@ def test_cell_magic_applies_strict_mode_to_its_cell_only(run: dict[str, Any]) ->
     # The magic's line is kept as an empty line: the user's lines keep their numbers.
     assert f"In[{_cell_number('one_cell_strict')}], line 3" in traceback
     assert _text(run, "mode_after_cell") == "asyncwarden: warn\n"
+
+
+def test_off_for_one_cell_unbinds_the_names_for_that_cell_only(run: dict[str, Any]) -> None:
+    assert _text(run, "one_cell_off") == "False\n"
+    assert _text(run, "after_one_cell_off") == "True\n"
+
+
+def test_a_bad_cell_mode_is_a_usage_error_and_the_cell_does_not_run(run: dict[str, Any]) -> None:
+    assert _text(run, "bad_cell_mode") == ""
+    assert _text(run, "bad_cell_mode", "stderr").startswith(
+        "UsageError: %%asyncwarden='loud' is not valid; accepted: off, warn, strict"
+    )
 
 
 def test_a_task_left_pending_by_its_cell_is_reported_for_that_cell(run: dict[str, Any]) -> None:
