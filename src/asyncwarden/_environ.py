@@ -117,7 +117,9 @@ def read(environ: Mapping[str, str]) -> tuple[Values, list[ConfigurationError]]:
             values[field] = parse(raw)  # type: ignore[literal-required]
         except ConfigurationError as error:
             errors.append(error)
-    trace_file = environ.get(TRACE_FILE_VARIABLE, "").strip()
-    if trace_file:
+    # A path is taken as given: spaces at its ends are part of a file name. Only an empty or
+    # blank value means no trace file.
+    trace_file = environ.get(TRACE_FILE_VARIABLE, "")
+    if trace_file.strip():
         values["trace_file"] = trace_file
     return values, errors

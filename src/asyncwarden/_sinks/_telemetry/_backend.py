@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from asyncwarden._sinks import _semconv as sc
@@ -146,7 +147,11 @@ def tracer() -> Any:
     cached = _tracer_cache
     if cached is not None and cached[0] is provider:
         return cached[1]
-    made = provider.get_tracer(sc.INSTRUMENTATION_NAME, _version())
+    # The SDK's get_tracer adds an entry to warnings.filters each time it is called (to silence
+    # its own deprecation warning): a guard that changed the program's warning filters would show
+    # through (CPython's regression tests report it as a changed environment).
+    with warnings.catch_warnings():
+        made = provider.get_tracer(sc.INSTRUMENTATION_NAME, _version())
     _tracer_cache = (provider, made)
     return made
 

@@ -1,0 +1,268 @@
+"""Transparency and fail-open: each defect of issue 18, found by running the guard as a new user.
+
+Every test here failed before its fix. Where the defect is seen by a user, the program runs as a
+user runs it: a fresh interpreter with ``ASYNCWARDEN`` (and ``ASYNCWARDEN_TRACE_FILE``) set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import run_python
+
+needs_sdk = pytest.mark.skipif(
+    not __import__("importlib").util.find_spec("opentelemetry.sdk"),
+    reason="the trace file needs the otel extra",
+)
+
+
+def _program(tmp_path: Path, source: str, name: str = "app.py") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(source))
+    return path
+
+
+def _requests(trace_file: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in trace_file.read_text().splitlines()]
+
+
+def _spans_by_pid(trace_file: Path) -> dict[int, list[dict[str, Any]]]:
+    """Spans of the trace file, by the ``process.pid`` of their resource."""
+    found: dict[int, list[dict[str, Any]]] = {}
+    for request in _requests(trace_file):
+        for resource_spans in request.get("resourceSpans", []):
+            attributes = {a["key"]: a["value"] for a in resource_spans["resource"]["attributes"]}
+            pid = int(attributes["process.pid"]["intValue"])
+            for scope in resource_spans["scopeSpans"]:
+                found.setdefault(pid, []).extend(scope["spans"])
+    return found
+
+
+def _function_of(span: dict[str, Any]) -> str:
+    values = {a["key"]: a["value"] for a in span.get("attributes", [])}
+    return str(values.get("code.function.name", {}).get("stringValue", ""))
+
+
+# -- 3 and 4: the trace file path --------------------------------------------------------------
+
+RUNS_ON = "import asyncio\nprint('ran')\n"
+WAITS = """
+import asyncio
+
+async def main():
+    await asyncio.wait([asyncio.ensure_future(asyncio.sleep(0))])
+
+asyncio.run(main())
+"""
+
+
+@needs_sdk
+def test_a_fifo_as_trace_file_is_one_line_and_start_up_never_blocks(tmp_path: Path) -> None:
+    fifo = tmp_path / "trace.fifo"
+    os.mkfifo(fifo)
+    # No reader: opening it for writing would wait forever. The timeout is the test's only
+    # guard against hanging, not a measure of anything.
+    result = run_python(
+        "-c", RUNS_ON, env={"ASYNCWARDEN": "warn", "ASYNCWARDEN_TRACE_FILE": str(fifo)}, timeout=30
+    )
+    assert (result.returncode, result.stdout) == (0, "ran\n")
+    assert result.stderr.splitlines() == [
+        f"asyncwarden: ASYNCWARDEN_TRACE_FILE={str(fifo)!r}: not a regular file (a FIFO); "
+        "no trace file is written, the program runs on"
+    ]
+
+
+@needs_sdk
+def test_a_fifo_with_a_reader_is_refused_too(tmp_path: Path) -> None:
+    fifo = tmp_path / "trace.fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        result = run_python(
+            "-c",
+            RUNS_ON,
+            env={"ASYNCWARDEN": "warn", "ASYNCWARDEN_TRACE_FILE": str(fifo)},
+            timeout=30,
+        )
+        assert os.read(reader, 100) == b""
+    finally:
+        os.close(reader)
+    assert (result.returncode, result.stdout) == (0, "ran\n")
+    assert "not a regular file (a FIFO)" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+@needs_sdk
+@pytest.mark.parametrize("target_exists", [True, False], ids=["link", "dangling link"])
+def test_a_link_at_the_trace_path_is_not_followed(tmp_path: Path, target_exists: bool) -> None:
+    target = tmp_path / "victim.txt"
+    if target_exists:
+        target.write_text("precious\n")
+    link = tmp_path / "trace.jsonl"
+    link.symlink_to(target)
+    program = _program(tmp_path, WAITS)
+    result = run_python(
+        str(program),
+        env={"ASYNCWARDEN": "warn", "ASYNCWARDEN_TRACE_FILE": str(link)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        f"asyncwarden: ASYNCWARDEN_TRACE_FILE={str(link)!r}: not a regular file "
+        "(a symbolic link, which is not followed); no trace file is written, the program runs on"
+    ]
+    assert link.is_symlink()
+    if target_exists:
+        assert target.read_text() == "precious\n"
+    else:
+        assert not target.exists()
+
+
+@needs_sdk
+@pytest.mark.parametrize("umask", [0o000, 0o022, 0o277], ids=["000", "022", "277"])
+def test_a_new_trace_file_is_private_to_its_owner_whatever_the_umask(
+    tmp_path: Path, umask: int
+) -> None:
+    trace_file = tmp_path / "trace.jsonl"
+    code = f"import os\nos.umask({umask:#o})\nimport asyncio\nasyncio.run(asyncio.sleep(0))\n"
+    result = run_python(
+        "-c", code, env={"ASYNCWARDEN": "warn", "ASYNCWARDEN_TRACE_FILE": str(trace_file)}
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    assert stat.S_IMODE(trace_file.stat().st_mode) == 0o600
+
+
+@needs_sdk
+def test_an_existing_trace_file_keeps_its_mode_and_is_appended_to(tmp_path: Path) -> None:
+    trace_file = tmp_path / "trace.jsonl"
+    trace_file.write_text("")
+    trace_file.chmod(0o640)
+    program = _program(tmp_path, WAITS)
+    env = {"ASYNCWARDEN": "warn", "ASYNCWARDEN_TRACE_FILE": str(trace_file)}
+    for _ in range(2):
+        result = run_python(str(program), env=env)
+        assert (result.returncode, result.stderr) == (0, "")
+    assert stat.S_IMODE(trace_file.stat().st_mode) == 0o640
+    assert sum(len(spans) for spans in _spans_by_pid(trace_file).values()) == 2
+
+
+@needs_sdk
+def test_spaces_at_the_ends_of_the_trace_path_are_part_of_the_file_name(tmp_path: Path) -> None:
+    program = _program(tmp_path, WAITS)
+    result = run_python(
+        str(program),
+        env={"ASYNCWARDEN": "warn", "ASYNCWARDEN_TRACE_FILE": " trace.jsonl "},
+        cwd=tmp_path,
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [" trace.jsonl ", "app.py"]
+    assert _spans_by_pid(tmp_path / " trace.jsonl ")
+
+
+# -- 5: the trace file in a process that forks ---------------------------------------------------
+
+FORKING = """
+import asyncio, os, sys, threading, warnings
+
+filters = list(warnings.filters)
+
+async def in_parent():
+    await asyncio.wait([asyncio.ensure_future(asyncio.sleep(0))])
+
+async def in_child():
+    await asyncio.wait([asyncio.ensure_future(asyncio.sleep(0))])
+
+asyncio.run(in_parent())
+print("threads", threading.active_count())
+print("filters unchanged", warnings.filters == filters)
+sys.stdout.flush()
+pid = os.fork()  # -W error::DeprecationWarning: a multi-threaded process fails here on 3.12+
+if pid == 0:
+    asyncio.run(in_child())
+    sys.exit(0)  # a normal exit: whatever is still buffered is flushed
+_, status = os.waitpid(pid, 0)
+print("child", pid, os.waitstatus_to_exitcode(status))
+"""
+
+
+@needs_sdk
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork")
+def test_the_trace_file_adds_no_thread_no_warning_filter_and_is_correct_per_process(
+    tmp_path: Path,
+) -> None:
+    trace_file = tmp_path / "trace.jsonl"
+    program = _program(tmp_path, FORKING)
+    result = run_python(
+        "-W",
+        "error::DeprecationWarning",
+        str(program),
+        env={"ASYNCWARDEN": "warn", "ASYNCWARDEN_TRACE_FILE": str(trace_file)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert lines[:2] == ["threads 1", "filters unchanged True"]
+    child_pid = int(lines[2].split()[1])
+    assert lines[2] == f"child {child_pid} 0"
+    spans = _spans_by_pid(trace_file)
+    functions = {pid: sorted(map(_function_of, found)) for pid, found in spans.items()}
+    parent_pid = next(pid for pid in functions if pid != child_pid)
+    assert functions == {parent_pid: ["in_parent"], child_pid: ["in_child"]}
+
+
+# -- 7: the OpenTelemetry SDK failing to encode a span --------------------------------------------
+
+UNENCODABLE = """
+import asyncio
+from asyncwarden._telemetry import _otlpjson
+
+encode = _otlpjson.span
+
+def fails_for_wait(readable):
+    if dict(readable.attributes).get("asyncwarden.batch.kind") == "wait":
+        raise RuntimeError("injected fault")
+    return encode(readable)
+
+_otlpjson.span = fails_for_wait
+
+async def gathered():
+    await asyncio.gather(asyncio.sleep(0))
+
+async def waited():
+    await asyncio.wait([asyncio.ensure_future(asyncio.sleep(0))])
+
+async def main():
+    await gathered()
+    await waited()
+    await gathered()
+
+asyncio.run(main())
+print("ran")
+"""
+
+
+@needs_sdk
+def test_a_span_that_cannot_be_encoded_is_one_line_and_the_others_are_written(
+    tmp_path: Path,
+) -> None:
+    trace_file = tmp_path / "trace.jsonl"
+    program = _program(tmp_path, UNENCODABLE)
+    result = run_python(
+        str(program), env={"ASYNCWARDEN": "warn", "ASYNCWARDEN_TRACE_FILE": str(trace_file)}
+    )
+    assert (result.returncode, result.stdout) == (0, "ran\n")
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("asyncwarden: internal error in trace file: encoding spans: ")
+    assert "RuntimeError: injected fault" in lines[0]
+    written = [_function_of(s) for spans in _spans_by_pid(trace_file).values() for s in spans]
+    assert written == ["gathered", "gathered"]
