@@ -266,3 +266,78 @@ def test_a_span_that_cannot_be_encoded_is_one_line_and_the_others_are_written(
     assert "RuntimeError: injected fault" in lines[0]
     written = [_function_of(s) for spans in _spans_by_pid(trace_file).values() for s in spans]
     assert written == ["gathered", "gathered"]
+
+
+# -- 2: patched callables pickle as the originals do --------------------------------------------
+
+PICKLING = """
+import asyncio, copy, pickle, pickletools
+from concurrent.futures import ProcessPoolExecutor
+import pandas as pd
+
+frames = [pd.DataFrame({"a": [1]}), pd.DataFrame({"a": [2]})]
+df = frames[0]
+patched = {
+    "asyncio.wait": asyncio.wait,
+    "asyncio.gather": asyncio.gather,
+    "asyncio.as_completed": asyncio.as_completed,
+    "asyncio.wait_for": asyncio.wait_for,
+    "asyncio.tasks.wait": asyncio.tasks.wait,
+    "pd.concat": pd.concat,
+    "pd.merge": pd.merge,
+    "DataFrame.merge": pd.DataFrame.merge,
+    "DataFrame.join": pd.DataFrame.join,
+}
+if hasattr(asyncio, "TaskGroup"):
+    patched["TaskGroup.create_task"] = asyncio.TaskGroup.create_task
+    patched["TaskGroup.__aexit__"] = asyncio.TaskGroup.__aexit__
+for name, function in patched.items():
+    for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
+        data = pickle.dumps(function, protocol)
+        assert pickle.loads(data) == function, (name, protocol)
+        assert b"asyncwarden" not in data, (name, data)
+    assert copy.copy(function) is function and copy.deepcopy(function) is function, name
+print("functions", len(patched))
+bound = pickle.loads(pickle.dumps(df.merge))
+assert bound.__self__.equals(df) and bound(df, on="a").equals(df)
+assert copy.copy(df.merge)(df, on="a").equals(df)
+print("bound method")
+
+async def main():
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor(1) as pool:
+        combined = await loop.run_in_executor(pool, pd.concat, frames)
+        merged = await loop.run_in_executor(pool, df.merge, frames[0])
+    print(combined["a"].tolist(), merged["a"].tolist())
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("mode", ["off", "warn"])
+def test_patched_callables_pickle_by_reference_into_a_process_pool(
+    tmp_path: Path, mode: str
+) -> None:
+    program = _program(tmp_path, PICKLING)
+    result = run_python(str(program), env={"ASYNCWARDEN": mode})
+    assert (result.returncode, result.stderr) == (0, "")
+    functions = 11 if sys.version_info >= (3, 11) else 9
+    assert result.stdout.splitlines() == [f"functions {functions}", "bound method", "[1, 2] [1]"]
+
+
+def test_a_pickled_patched_callable_reads_as_what_its_module_holds_now() -> None:
+    import pickle
+
+    import asyncwarden
+
+    pandas = pytest.importorskip("pandas")
+    import asyncio
+
+    original_wait, original_concat = asyncio.wait, pandas.concat
+    with asyncwarden.guarded("warn"):
+        assert asyncio.wait is not original_wait and pandas.concat is not original_concat
+        data = pickle.dumps((asyncio.wait, pandas.concat))
+        assert pickle.loads(data) == (asyncio.wait, pandas.concat)
+    # Read where the guard is off, the same bytes are the originals.
+    assert pickle.loads(data) == (original_wait, original_concat)
+    assert pickle.loads(pickle.dumps(original_concat)) is original_concat

@@ -5,14 +5,78 @@ wrapt does not un-patch; this registry keeps every original and restores exactly
 
 from __future__ import annotations
 
+import copy
 import functools
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, SupportsIndex
 
 import wrapt
 
 Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
+
+
+def _resolve_name(name: str) -> Any:
+    import pkgutil  # only when a patched callable is pickled
+
+    return pkgutil.resolve_name
+
+
+class _BoundFunctionWrapper(wrapt.BoundFunctionWrapper):  # type: ignore[misc]
+    """A patched method read from an instance (``df.merge``): pickles as a bound method does."""
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> Any:
+        instance = self._self_instance
+        if instance is None:  # read from the class (``DataFrame.merge``): the function itself
+            return self._self_parent.__reduce_ex__(protocol)
+        return getattr, (instance, self.__name__)
+
+    def __copy__(self) -> Any:
+        instance = self._self_instance
+        return self if instance is None else getattr(instance, self.__name__)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        instance = self._self_instance
+        if instance is None:
+            return self
+        return getattr(copy.deepcopy(instance, memo), self.__name__)
+
+
+class FunctionWrapper(wrapt.FunctionWrapper):  # type: ignore[misc]
+    """wrapt's ``FunctionWrapper``, pickled by reference to where it was patched in.
+
+    wrapt's proxies refuse to be pickled or copied until they say how (``__reduce_ex__``,
+    ``__copy__``, ``__deepcopy__``). The original is
+    pickled by reference, so the patched callable is too: by its place, ``"pandas:concat"``, which
+    unpickles (``pkgutil.resolve_name``) to whatever that place holds in the reading process,
+    patched or not. A pickle never names asyncwarden: a process without it reads it as well.
+    (The original's own reference would not do: ``pandas.concat`` was patched, the
+    ``pandas.core.reshape.concat.concat`` it names was not.)
+    """
+
+    __bound_function_wrapper__ = _BoundFunctionWrapper
+
+    def __init__(self, wrapped: Any, wrapper: Wrapper, where: str) -> None:
+        super().__init__(wrapped, wrapper)
+        self._self_where = where
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> Any:
+        return _resolve_name(self._self_where), (self._self_where,)
+
+    # A function is copied as itself, by copy and deepcopy alike.
+    def __copy__(self) -> Any:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        return self
+
+
+def _place(owner: object, name: str) -> str:
+    """Where ``owner.name`` is found, as ``pkgutil.resolve_name`` reads it."""
+    if isinstance(owner, type):
+        return f"{owner.__module__}:{owner.__qualname__}.{name}"
+    return f"{getattr(owner, '__name__', '')}:{name}"
+
 
 _lock = threading.RLock()
 # (owner, attribute, original) in the order they were applied.
@@ -37,7 +101,7 @@ def patch(owners: tuple[object, ...], name: str, wrapper: Wrapper) -> None:
                 continue  # missing here, or already ours
             wrapped = made.get(id(current))
             if wrapped is None:
-                wrapped = made[id(current)] = wrapt.FunctionWrapper(current, wrapper)
+                wrapped = made[id(current)] = FunctionWrapper(current, wrapper, _place(owner, name))
             wrapt.apply_patch(owner, name, wrapped)
             _applied.append((owner, name, current))
 
@@ -78,7 +142,7 @@ def patch_inherited(owner: type, name: str, wrapper: Wrapper) -> None:
         original = getattr(owner, name)
         if isinstance(original, wrapt.FunctionWrapper):
             return
-        wrapt.apply_patch(owner, name, wrapt.FunctionWrapper(original, wrapper))
+        wrapt.apply_patch(owner, name, FunctionWrapper(original, wrapper, _place(owner, name)))
         _applied.append((owner, name, _INHERITED))
 
 
