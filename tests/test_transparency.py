@@ -341,3 +341,81 @@ def test_a_pickled_patched_callable_reads_as_what_its_module_holds_now() -> None
     # Read where the guard is off, the same bytes are the originals.
     assert pickle.loads(data) == (original_wait, original_concat)
     assert pickle.loads(pickle.dumps(original_concat)) is original_concat
+
+
+# -- 6: strict mode's traceback ends one frame below the user's line ------------------------------
+
+STRICT = """
+import asyncio
+import pandas as pd
+
+async def part(i):
+    return pd.DataFrame({"a": [i, i]})
+
+async def main(how):
+    frames = await asyncio.gather(*(part(i) for i in range(3)))
+    if how == "concat":
+        done, _ = await asyncio.wait([asyncio.ensure_future(part(i)) for i in range(3)])
+        return pd.concat([task.result() for task in done])  # the user's line
+    other = pd.DataFrame({"b": [1, 2]})
+    combined = pd.concat(frames)
+    if how == "merge":
+        return pd.merge(combined, other, left_index=True, right_index=True)  # the user's line
+    return combined.join(other)  # the user's line
+
+import sys
+asyncio.run(main(sys.argv[1]))
+"""
+FRAME = re.compile(r'^  File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<function>\S+)$')
+
+
+@pytest.mark.parametrize("how", ["concat", "merge", "join"])
+def test_a_finding_error_comes_out_of_the_users_call_with_one_real_frame_below_it(
+    tmp_path: Path, how: str
+) -> None:
+    program = _program(tmp_path, STRICT)
+    result = run_python(str(program), how, env={"ASYNCWARDEN": "strict"})
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    frames = [(i, m) for i, line in enumerate(lines) if (m := FRAME.match(line))]
+    users = [i for i, (_, m) in enumerate(frames) if m["file"] == str(program)]
+    below = frames[users[-1] + 1 :]
+    assert len(below) == 1, result.stderr
+    index, frame = below[0]
+    assert frame["function"] == how
+    real = os.path.realpath(frame["file"])
+    assert os.path.isfile(real)
+    assert "asyncwarden" in Path(real).parts
+    source = lines[index + 1].strip()
+    assert source == Path(real).read_text().splitlines()[int(frame["line"]) - 1].strip()
+    assert lines[index + 2].startswith("asyncwarden.exceptions.FindingError: AW10")
+    assert "<asyncwarden guard>" not in result.stderr
+    assert "_report.py" not in result.stderr
+
+
+def test_pandas_warnings_still_name_the_users_line_through_the_guards_frame(
+    tmp_path: Path,
+) -> None:
+    program = _program(
+        tmp_path,
+        """
+        import asyncio, warnings
+        import pandas as pd
+
+        async def part(i):
+            return pd.DataFrame({"a": [i]})
+
+        async def main():
+            frames = await asyncio.gather(*(part(i) for i in range(2)))
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                pd.concat(frames, copy=False)  # the user's line
+            print(sorted({(w.filename, w.lineno) for w in caught}))
+
+        asyncio.run(main())
+        """,
+    )
+    plain = run_python(str(program))
+    guarded = run_python(str(program), env={"ASYNCWARDEN": "warn"})
+    assert (guarded.returncode, guarded.stderr) == (0, "")
+    assert guarded.stdout == plain.stdout

@@ -12,7 +12,7 @@ import contextvars
 import sys
 import threading
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from asyncwarden import _config, _observers
@@ -116,14 +116,17 @@ def forget_shown() -> None:
         _shown.clear()
 
 
-def deliver(finding: Finding) -> None:
-    """Deliver one finding. Raises ``FindingError`` in strict mode, or a warning turned error.
+def error_of(finding: Finding) -> BaseException | None:
+    """Deliver one finding; return the error to raise at the user's call, or None.
 
-    Only those two reach the caller: a failure of the delivery itself is an internal error.
+    That is a ``FindingError`` in strict mode, or the warning the program turned into an error
+    (``-W error``). The caller raises it in its own frame, so the traceback ends one frame below
+    the user's line, where the call was guarded. A failure of the delivery itself is an internal
+    error, and None.
     """
     try:
         if is_allowed(finding.code):
-            return
+            return None
         for sink in sinks:
             try:
                 sink(finding)
@@ -132,22 +135,41 @@ def deliver(finding: Finding) -> None:
         if _observers.on_finding_delivered:
             _observers.finding_delivered(finding)
         if _config.CONFIG.strict():
-            raised: FindingError | None = FindingError(finding)
-        elif _first_time(finding):
-            raised = None
-            from asyncwarden._rules._catalog import RULES
+            return FindingError(finding)
+        if not _first_time(finding):
+            return None
+        from asyncwarden._rules._catalog import RULES
 
-            category = RULES[finding.code].category
-            text = text_of(finding)  # a finding that cannot be rendered still reaches the user
-            site = finding.site
-        else:
-            return
+        category = RULES[finding.code].category
+        text = text_of(finding)  # a finding that cannot be rendered still reaches the user
+        site = finding.site
     except Exception as error:
         internal_error("delivery", error)
-        return
-    if raised is not None:
-        raise raised
-    warnings.warn_explicit(text, category, site.filename, site.lineno, module=site.function)
+        return None
+    try:
+        warnings.warn_explicit(text, category, site.filename, site.lineno, module=site.function)
+    except Exception as error:  # the program's filters made the warning an error: its choice
+        return error.with_traceback(None)
+    return None
+
+
+def first_error(findings: Iterable[Finding]) -> BaseException | None:
+    """Deliver findings in order, up to the first that gives an error to raise (``error_of``)."""
+    for finding in findings:
+        error = error_of(finding)
+        if error is not None:
+            return error
+    return None
+
+
+def deliver(finding: Finding) -> None:
+    """Deliver one finding. Raises ``FindingError`` in strict mode, or a warning turned error.
+
+    Only those two reach the caller: a failure of the delivery itself is an internal error.
+    """
+    error = error_of(finding)
+    if error is not None:
+        raise error
 
 
 _observers.on_reset.append(forget_shown)

@@ -1,6 +1,6 @@
 """Lifecycle findings (AW301-AW303), delivered so the event loop shuts down whole.
 
-Findings are delivered as every finding is (``_delivery.deliver``). What ``deliver`` raises (a
+Findings are delivered as every finding is (``_delivery.error_of``). What that gives to raise (a
 ``FindingError`` in strict mode, or a warning the program turned into an error) is never raised
 where the guard noticed the problem (a done-callback, asyncio's shutdown sequence, a finalizer):
 it is held for the task's event loop and raised once that loop has shut down, by
@@ -30,14 +30,13 @@ _late: list[BaseException] = []
 
 
 def deliver(finding: Finding, loop: Any) -> None:
-    """Report now; hold what ``report`` raises until ``loop`` has shut down."""
+    """Report now; hold what is to be raised until ``loop`` has shut down."""
     if _config.CONFIG.settings.mode is Mode.OFF:
         return
     from asyncwarden._findings import _delivery
 
-    try:
-        _delivery.deliver(finding)
-    except Exception as error:  # FindingError (strict), or a warning turned into an error
+    error = _delivery.error_of(finding)  # FindingError (strict), or a warning made an error
+    if error is not None:
         hold(error, loop)
 
 
@@ -52,23 +51,33 @@ def hold(error: BaseException, loop: Any) -> None:
         _late.append(error)
 
 
-def raise_held(loop: Any) -> None:
-    """Raise, once, what was held for ``loop``: call only after the loop shut down completely."""
-    with _lock:
-        try:
-            errors = _held.pop(loop, None)
-        except TypeError:
-            errors = None
-    if not errors:
-        return
-    if sys.exc_info()[1] is not None:
-        # The program is already failing: its own error goes on, ours is only shown.
-        _print(errors, "while the program was already failing")
-        return
-    first = errors[0]
-    for other in errors[1:]:
-        _compat.add_note(first, f"{type(other).__name__}: {other}")
-    raise first.with_traceback(None)
+def take_held(loop: Any) -> BaseException | None:
+    """What was held for ``loop``, once, for the caller to raise; None if nothing (or failing).
+
+    Call only after the loop shut down completely. Never raises: the caller raises what it
+    gets in its own frame, outside asyncio's shutdown sequence.
+    """
+    try:
+        with _lock:
+            try:
+                errors = _held.pop(loop, None)
+            except TypeError:
+                errors = None
+        if not errors:
+            return None
+        if sys.exc_info()[1] is not None:
+            # The program is already failing: its own error goes on, ours is only shown.
+            _print(errors, "while the program was already failing")
+            return None
+        first = errors[0]
+        for other in errors[1:]:
+            _compat.add_note(first, f"{type(other).__name__}: {other}")
+        return first.with_traceback(None)
+    except Exception as error:
+        from asyncwarden._failopen import internal_error
+
+        internal_error("lifecycle: raising held findings", error)
+        return None
 
 
 def flush_at_exit() -> None:

@@ -61,8 +61,8 @@ def _runner_close(
         result = wrapped(*args, **kwargs)
     finally:
         _local.runner -= 1
-    if loop is not None:
-        _held.raise_held(loop)
+    if loop is not None and (held := _held.take_held(loop)) is not None:
+        raise held
     return result
 
 
@@ -91,7 +91,9 @@ def _loop_close(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict
     finally:
         _local.close = depth
     if depth == 0 and not getattr(_local, "runner", 0):
-        _held.raise_held(instance)
+        held = _held.take_held(instance)
+        if held is not None:
+            raise held
     return result
 
 

@@ -188,8 +188,8 @@ def _concat(
                 _observers.combined(combination, start, time.time(), findings, result)
         except Exception as error:
             internal_error("pandas.concat result", error)
-    for finding in findings:
-        _delivery.deliver(finding)
+    if findings and (finding_error := _delivery.first_error(findings)) is not None:
+        raise finding_error
     return result
 
 
@@ -250,22 +250,30 @@ def _combine(operation: str) -> Callable[[Wrapped, Any, tuple[Any, ...], dict[st
             except Exception as error:
                 internal_error(f"pandas {operation} result", error)
                 findings = []
-        for finding in findings:
-            _delivery.deliver(finding)
+        if findings and (finding_error := _delivery.first_error(findings)) is not None:
+            raise finding_error
         return result
 
     return wrapper
 
 
-def _as_pandas_frame(function: Wrapper, pandas_dir: str) -> Wrapper:
-    """Make the wrapper's frame count as pandas' own in pandas' warning attribution.
+def _as_pandas_frame(function: Wrapper, pandas_dir: str, name: str) -> Wrapper:
+    """Make the wrapper's frame count as pandas' own, and read as the patched ``name``.
 
-    pandas points its warnings at the first frame outside its folder (``find_stack_level``); a
-    wrapper frame would take the user's place there. Its code object gets a file name inside
-    pandas' folder, so pandas' warnings still name the user's line, as without the guard.
+    pandas points its warnings at the first frame outside its folder (``find_stack_level``, a
+    prefix test on the file name); the wrapper's frame would take the user's place there. Its
+    code object names this module's real file through pandas' folder
+    (``.../pandas/../asyncwarden/...``): pandas counts the frame as its own, so its warnings still
+    name the user's line, and a traceback (a strict-mode ``FindingError`` is raised in this frame)
+    shows a file that exists, with its source line, in a function named like pandas' own.
     """
     code = function.__code__
-    function.__code__ = code.replace(co_filename=os.path.join(pandas_dir, "<asyncwarden guard>"))
+    real = os.path.realpath(code.co_filename)
+    try:
+        filename = os.path.join(pandas_dir, os.path.relpath(real, os.path.realpath(pandas_dir)))
+    except ValueError:  # on another drive (Windows): no path through pandas' folder
+        filename = real
+    function.__code__ = code.replace(co_filename=filename, co_name=name)
     return function
 
 
@@ -278,7 +286,7 @@ def install(pandas: Any) -> None:
     pandas_dir = os.path.dirname(os.path.abspath(pandas.__file__))
     _callsite.add_internal_package(pandas.__file__)
     _lineage.FRAME_TYPES.update({pandas.DataFrame, pandas.Series})
-    patch((pandas,), "concat", _as_pandas_frame(_concat, pandas_dir))
-    patch((pandas,), "merge", _as_pandas_frame(_combine("merge"), pandas_dir))
-    patch((DataFrame,), "merge", _as_pandas_frame(_combine("merge"), pandas_dir))
-    patch((DataFrame,), "join", _as_pandas_frame(_combine("join"), pandas_dir))
+    patch((pandas,), "concat", _as_pandas_frame(_concat, pandas_dir, "concat"))
+    patch((pandas,), "merge", _as_pandas_frame(_combine("merge"), pandas_dir, "merge"))
+    patch((DataFrame,), "merge", _as_pandas_frame(_combine("merge"), pandas_dir, "merge"))
+    patch((DataFrame,), "join", _as_pandas_frame(_combine("join"), pandas_dir, "join"))
