@@ -419,3 +419,70 @@ def test_pandas_warnings_still_name_the_users_line_through_the_guards_frame(
     guarded = run_python(str(program), env={"ASYNCWARDEN": "warn"})
     assert (guarded.returncode, guarded.stderr) == (0, "")
     assert guarded.stdout == plain.stdout
+
+
+# -- 7: what the program configured, or asyncwarden's own failure, never stops the program -------
+
+LOGGING_STOPS = """
+import asyncio, sys
+import pandas as pd
+import structlog
+
+class Stop(BaseException):
+    pass
+
+def stop(logger, method, event_dict):
+    raise Stop("a processor of the program's")
+
+structlog.configure(processors=[stop])
+
+async def part(i):
+    return pd.DataFrame({"a": [i, i]})
+
+async def main():
+    frames = await asyncio.gather(*(part(i) for i in range(3)))
+    pd.concat(frames).join(pd.DataFrame({"b": [1, 2]}))  # AW102: a finding, logged
+
+asyncio.run(main())
+print("ran")
+"""
+
+
+@pytest.mark.parametrize("log", ["console", "json"])
+def test_a_structlog_processor_raising_a_base_exception_does_not_stop_the_program(
+    tmp_path: Path, log: str
+) -> None:
+    program = _program(tmp_path, LOGGING_STOPS)
+    result = run_python(
+        str(program),
+        env={"ASYNCWARDEN": "warn", "ASYNCWARDEN_LOG": log, "PYTHONWARNINGS": "ignore"},
+    )
+    assert (result.returncode, result.stdout) == (0, "ran\n"), result.stderr
+    assert "Traceback" not in result.stderr
+    internal = [line for line in result.stderr.splitlines() if "internal error" in line]
+    assert internal, result.stderr
+    assert all("Stop: a processor of the program's" in line for line in internal)
+    assert len(internal) == len(set(internal))
+
+
+def test_a_failure_raising_held_findings_is_an_internal_error_not_the_programs(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], guard: None
+) -> None:
+    import asyncio
+
+    from asyncwarden import _failopen
+    from asyncwarden import _lifecycle_report as delivery
+
+    class Broken(dict[Any, Any]):
+        def pop(self, *args: object) -> Any:
+            raise RuntimeError("injected fault")
+
+    _failopen.reset()
+    monkeypatch.setattr(delivery, "_held", Broken())
+    asyncio.run(asyncio.sleep(0))
+    loop = asyncio.new_event_loop()
+    loop.close()
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("asyncwarden: internal error in lifecycle: raising held findings")
+    assert "RuntimeError: injected fault" in lines[0]

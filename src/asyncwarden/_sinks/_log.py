@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from asyncwarden import _config, _observers
 from asyncwarden._config import LogFormat
+from asyncwarden._failopen import internal_error
 from asyncwarden._sinks import _semconv as sc
 
 if TYPE_CHECKING:
@@ -144,11 +145,28 @@ def route(level: str = "debug") -> Route | None:
     return _to_private_json
 
 
+def send(target: Route, level: str, event: str, fields: dict[str, Any]) -> None:
+    """Hand an event to the program's logging, which must not stop the program through us.
+
+    Its processors, handlers and formatters are the program's code, and may raise anything:
+    structlog's ``DropEvent`` from a stdlib formatter's chain, a ``BaseException`` of their own.
+    Without the guard they would never have run for this event, so nothing they raise may reach
+    the program: it is an internal error, reported once. Only ``KeyboardInterrupt``, the user's
+    Ctrl-C arriving while the event is written, goes on.
+    """
+    try:
+        target(level, event, fields)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:
+        internal_error(f"logging the event {event}", error)
+
+
 def emit(level: str, event: str, fields: dict[str, Any]) -> None:
     """Log one event at ``level`` ("debug", "info" or "warning") on the current route."""
     target = route(level)
     if target is not None:
-        target(level, event, fields)
+        send(target, level, event, fields)
 
 
 def finding_fields(finding: Finding) -> dict[str, Any]:
@@ -164,7 +182,7 @@ def sink(finding: Finding) -> None:
     fields = finding_fields(finding)
     if _observers.on_finding_logged:
         _observers.finding_logged(finding, fields)  # telemetry adds the ids of the finding's span
-    target("warning", sc.EVENT_FINDING, fields)
+    send(target, "warning", sc.EVENT_FINDING, fields)
 
 
 def reset() -> None:

@@ -208,7 +208,7 @@ def batch_finished(batch: Batch) -> None:
         }
         if ids is not None:
             fields["trace_id"], fields["span_id"] = ids
-        target("debug", sc.EVENT_BATCH, fields)
+        _log.send(target, "debug", sc.EVENT_BATCH, fields)
 
 
 def _task_spans(

@@ -146,4 +146,4 @@ def combined(
         }
         if ids is not None:
             fields["trace_id"], fields["span_id"] = ids
-        target("debug", sc.EVENT_COMBINE, fields)
+        _log.send(target, "debug", sc.EVENT_COMBINE, fields)
