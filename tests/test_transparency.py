@@ -486,3 +486,180 @@ def test_a_failure_raising_held_findings_is_an_internal_error_not_the_programs(
     assert len(lines) == 1
     assert lines[0].startswith("asyncwarden: internal error in lifecycle: raising held findings")
     assert "RuntimeError: injected fault" in lines[0]
+
+
+# -- 1: the program's input is read once ----------------------------------------------------------
+
+
+class _Jobs:
+    """An iterable that starts a job per item it yields, logging each start."""
+
+    def __init__(self, log: list[int], count: int = 3) -> None:
+        self.log = log
+        self.count = count
+
+    def __iter__(self) -> Any:
+        import asyncio
+
+        for i in range(self.count):
+            self.log.append(i)
+            yield asyncio.ensure_future(asyncio.sleep(0, i))
+
+
+class _SizedJobs(_Jobs):
+    def __len__(self) -> int:
+        return self.count
+
+
+class _ListOfJobs(list[Any]):
+    """A list subclass whose own ``__iter__`` starts the jobs; the list itself holds markers."""
+
+    def __init__(self, log: list[int], count: int = 3) -> None:
+        super().__init__(range(count))
+        self.jobs = _Jobs(log, count)
+
+    def __iter__(self) -> Any:
+        return iter(self.jobs)
+
+
+INPUTS = {"iterable": _Jobs, "sized": _SizedJobs, "list subclass": _ListOfJobs}
+
+
+def _run_guarded_and_not(program: Any) -> tuple[Any, Any]:
+    import asyncwarden
+
+    plain = program()
+    with asyncwarden.guarded("warn"):
+        guarded = program()
+    return plain, guarded
+
+
+@pytest.mark.parametrize("kind", INPUTS)
+@pytest.mark.parametrize("call", ["wait", "as_completed"])
+def test_an_input_that_starts_jobs_as_it_is_read_is_read_once(kind: str, call: str) -> None:
+    import asyncio
+
+    def program() -> tuple[list[int], list[int]]:
+        log: list[int] = []
+
+        async def main() -> list[int]:
+            jobs = INPUTS[kind](log)
+            if call == "wait":
+                done, _ = await asyncio.wait(jobs)
+                results = sorted(task.result() for task in done)
+            else:
+                results = sorted([await f for f in asyncio.as_completed(jobs)])
+            return results
+
+        return log, asyncio.run(main())
+
+    plain, guarded = _run_guarded_and_not(program)
+    assert plain == ([0, 1, 2], [0, 1, 2])
+    assert guarded == plain
+
+
+@pytest.mark.parametrize("kind", ["sized", "list subclass"])
+def test_an_empty_input_to_wait_is_not_read_with_the_guard_either(kind: str) -> None:
+    import asyncio
+
+    def program() -> tuple[list[int], str]:
+        log: list[int] = []
+        jobs: Any = _SizedJobs(log, 0) if kind == "sized" else _ListOfJobs(log, 0)
+        if kind == "list subclass":
+            jobs.jobs.count = 3  # empty as a list, yet its __iter__ would start three jobs
+
+        async def main() -> str:
+            try:
+                await asyncio.wait(jobs)
+            except ValueError as error:
+                return str(error)
+            return "no error"
+
+        return log, asyncio.run(main())
+
+    plain, guarded = _run_guarded_and_not(program)
+    assert plain == ([], "Set of Tasks/Futures is empty.")
+    assert guarded == plain
+
+
+class _Partitions:
+    """Loads a partition per item it yields, logging each load."""
+
+    def __init__(self, log: list[Any], count: int = 3) -> None:
+        self.log = log
+        self.count = count
+
+    def __iter__(self) -> Any:
+        pd = pytest.importorskip("pandas")
+        for i in range(self.count):
+            self.log.append(i)
+            yield pd.DataFrame({"a": [i]})
+
+
+class _SizedPartitions(_Partitions):
+    def __len__(self) -> int:
+        return self.count
+
+
+class _LazyPartitions(__import__("collections.abc").abc.Mapping):  # type: ignore[misc]
+    """A mapping that loads a partition when it is looked up."""
+
+    def __init__(self, log: list[Any], count: int = 3) -> None:
+        self.log = log
+        self.count = count
+
+    def __getitem__(self, key: Any) -> Any:
+        pd = pytest.importorskip("pandas")
+        if key not in range(self.count):
+            raise KeyError(key)
+        self.log.append(key)
+        return pd.DataFrame({"a": [key]})
+
+    def __iter__(self) -> Any:
+        return iter(range(self.count))
+
+    def __len__(self) -> int:
+        return self.count
+
+
+@pytest.mark.parametrize(
+    ("kind", "keys"),
+    [
+        ("iterable", None),
+        ("sized", None),
+        ("mapping", None),
+        ("mapping", [2, 0]),
+        ("mapping", [1, 7]),
+    ],
+    ids=["iterable", "sized", "mapping", "mapping with keys", "mapping with a missing key"],
+)
+def test_partitions_that_load_as_they_are_read_are_loaded_once_by_concat(
+    kind: str, keys: list[int] | None
+) -> None:
+    import asyncio
+
+    pd = pytest.importorskip("pandas")
+    make = {"iterable": _Partitions, "sized": _SizedPartitions, "mapping": _LazyPartitions}[kind]
+
+    def program() -> tuple[list[Any], str]:
+        log: list[Any] = []
+
+        async def part(i: int) -> Any:
+            return pd.DataFrame({"a": [i]})
+
+        async def main() -> None:
+            await asyncio.gather(*(part(i) for i in range(2)))  # the guard is at work
+
+        asyncio.run(main())
+        try:
+            combined = pd.concat(make(log), keys=keys)
+        except Exception as error:
+            return log, f"{type(error).__name__}: {error}"
+        return log, combined.to_json(orient="split")
+
+    plain, guarded = _run_guarded_and_not(program)
+    assert (
+        plain[0]
+        == {None: [0, 1, 2], (2, 0): [2, 0], (1, 7): [1]}[None if keys is None else tuple(keys)]
+    )
+    assert guarded == plain

@@ -206,28 +206,47 @@ class Replay(Iterator[Any]):
         raise StopIteration
 
 
-def materialize(fs: Any) -> tuple[Any, list[Any] | None]:
-    """Read the awaitables without consuming what the original call will read.
+# Containers whose iteration runs no code of the program's: read as they are, passed on as they
+# are. Subclasses are not among them: their __iter__ may be the program's own.
+_PLAIN_CONTAINERS = frozenset({list, tuple, set, frozenset, dict})
 
-    Returns the object to pass on and the items in input order (None if they cannot be read).
+
+def materialize(fs: Any, tested: bool = False) -> tuple[Any, list[Any] | None]:
+    """Read the awaitables once; return what to hand asyncio and the items in input order.
+
+    The items are None if they cannot be read (asyncio then raises its own error). Anything but
+    a plain container is read here, exactly once: a collection whose ``__iter__`` starts jobs
+    would otherwise start them twice, once for the guard and once for asyncio. asyncio gets what
+    was read: the list of items, or a replay that ends as reading did (an error; or nothing, from
+    an object that is not empty by ``bool()``, such as a generator).
+
+    ``tested``: the call tests its argument (``if not fs``) before reading it, as ``wait()`` does.
+    An empty one is then not read at all, and asyncio gets an empty list to say so.
     """
+    if type(fs) in _PLAIN_CONTAINERS:
+        return fs, list(fs)
     if asyncio.isfuture(fs) or asyncio.iscoroutine(fs):
         return fs, None  # the original raises its own TypeError
-    if isinstance(fs, (list, tuple, set, frozenset, dict)):
-        return fs, list(fs)
+    if tested:
+        try:
+            empty = not fs
+        except Exception:
+            return fs, None  # the original's own test raises it
+        if empty:
+            return [], None
     try:
         iterator = iter(fs)
     except TypeError:
         return fs, None
-    if iterator is not fs:  # a re-iterable collection (dict view, deque, ...)
-        return fs, list(fs)
     items: list[Any] = []
     error: BaseException | None = None
     try:
         items.extend(iterator)
     except BaseException as caught:  # replayed to asyncio exactly where it happened
         error = caught
-    return (Replay(items, error) if (error is not None or not items) else items), items
+    if error is None and (items or not tested):
+        return items, items
+    return Replay(items, error), items
 
 
 def _positions(items: list[Any]) -> dict[int, int]:

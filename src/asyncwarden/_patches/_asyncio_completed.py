@@ -103,12 +103,13 @@ def before_as_completed(
     items: list[Any] | None = None
     try:
         if args and not called_by_asyncio(3):
-            passed, items = materialize(args[0])
+            given = args[0]
+            passed, items = materialize(given)
             if items is not None:
                 args = (passed, *args[1:])
                 batch = Batch("as_completed", capture(2), {"timeout": kwargs.get("timeout")})
                 batch.size = len(set(map(id, items)))
-                batch.input_ordered = not isinstance(args[0], (set, frozenset))
+                batch.input_ordered = not isinstance(given, (set, frozenset))
                 if _observers.on_batch_started:
                     _observers.batch_started(batch)
     except Exception as error:

@@ -105,9 +105,10 @@ async def wait_wrapper(
     positions: Positions | None = None
     try:
         if args and not called_by_asyncio():
-            passed, items = materialize(args[0])
+            given = args[0]
+            passed, items = materialize(given, tested=True)
+            args = (passed, *args[1:])
             if items is not None:
-                args = (passed, *args[1:])
                 batch = Batch(
                     "wait",
                     capture(2),
@@ -117,7 +118,7 @@ async def wait_wrapper(
                     },
                 )
                 batch.size = len(items)
-                batch.input_ordered = not isinstance(args[0], (set, frozenset))
+                batch.input_ordered = not isinstance(given, (set, frozenset))
                 if all_futures(items):
                     positions = register_in_order(batch, items, items)
                 elif not _compat.WAIT_ACCEPTS_COROUTINES or not any(

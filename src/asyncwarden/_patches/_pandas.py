@@ -11,7 +11,7 @@ import itertools
 import operator
 import os
 import time
-from collections.abc import Callable, Mapping, Sized
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from asyncwarden import _observers
@@ -105,28 +105,75 @@ class _Replay:
         raise self._error
 
 
-def _concat_inputs(objs: Any) -> tuple[Any, list[Any]]:
-    """What to hand pandas, and the objects it will concatenate, read without changing either.
+class _ReadMapping(Mapping[Any, Any]):
+    """A mapping's values, read once, handed to pandas in the mapping's place.
+
+    pandas reads a mapping by key (``keys()``, then ``objs[key]``); a mapping that loads a
+    partition per key must load it once. A key whose read failed raises the same error again.
+    """
+
+    def __init__(self, keys: list[Any], values: dict[Any, Any], failed: Any, error: Any) -> None:
+        self._keys = keys
+        self._values = values
+        self._failed = failed
+        self._error = error
+
+    def __getitem__(self, key: Any) -> Any:
+        if self._error is not None and key == self._failed:
+            raise self._error
+        return self._values[key]
+
+    def __iter__(self) -> Any:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
+def _read_mapping(objs: Mapping[Any, Any], keys: Any) -> tuple[Any, list[Any]]:
+    """Read a mapping the way pandas will (its keys, or the ``keys=`` given), each value once."""
+    try:
+        order = list(objs.keys() if keys is None else keys)
+    except Exception:  # pandas' own call raises the same
+        return objs, []
+    values: dict[Any, Any] = {}
+    for key in order:
+        if key in values:
+            continue
+        try:
+            values[key] = objs[key]
+        except Exception as error:  # pandas raises it where it reads this key
+            return _ReadMapping(order, values, key, error), list(values.values())
+    return _ReadMapping(order, values, None, None), [values[key] for key in order]
+
+
+# Containers whose iteration runs no code of the program's. Subclasses are not among them.
+_PLAIN = frozenset({list, tuple, dict})
+
+
+def _concat_inputs(objs: Any, keys: Any = None) -> tuple[Any, list[Any]]:
+    """What to hand pandas, and the objects it will concatenate, each read exactly once.
 
     pandas (2.2 and 3.x) rejects a frame, a string or a scalar as ``objs`` with its own TypeError,
-    iterates a sized container as it is (3.x) and calls ``list()`` on anything else: only that
-    last kind, a generator or reader that can be read once, is read here and handed on as the
-    list pandas would have made of it.
+    and reads anything else once. A plain list, tuple or dict is read here without running any
+    code of the program's. Anything else is read here, once, and pandas gets what was read: a
+    list (or a replay that fails where reading failed), or for a mapping its values by key. An
+    iterable that loads a partition per item must load it once, not once for the guard and once
+    for pandas.
     """
-    if type(objs) is list:  # the common case, before the slower ABC checks; only read
-        return objs, objs
+    kind = type(objs)
+    if kind in _PLAIN:  # the common case, before the slower ABC checks; only read
+        return objs, (objs if kind is list else list(objs.values() if kind is dict else objs))
     if isinstance(objs, Mapping):
-        return objs, list(objs.values())
-    if isinstance(objs, (list, tuple)):
-        return objs, list(objs)
+        if keys is not None and type(keys) not in _PLAIN and not hasattr(keys, "__len__"):
+            return objs, []  # one-shot keys: pandas alone may read them
+        return _read_mapping(objs, keys)
     if objs is None or isinstance(objs, (str, bytes, *_lineage.FRAME_TYPES)):
         return objs, []
     try:
         iterator = iter(objs)
     except TypeError:
         return objs, []
-    if isinstance(objs, Sized) and iterator is not objs:
-        return objs, list(iterator)
     items: list[Any] = []
     try:
         items.extend(iterator)
@@ -148,7 +195,7 @@ def _concat(
         keyed = kwargs.get("keys") is not None or (
             type(objs) is not list and isinstance(objs, Mapping)
         )
-        passed, values = _concat_inputs(objs)
+        passed, values = _concat_inputs(objs, kwargs.get("keys"))
         if passed is not objs:
             if args:
                 args = (passed, *args[1:])
