@@ -218,6 +218,28 @@ def test_the_trace_file_adds_no_thread_no_warning_filter_and_is_correct_per_proc
     assert functions == {parent_pid: ["in_parent"], child_pid: ["in_child"]}
 
 
+@needs_sdk
+@pytest.mark.skipif(
+    not __import__("importlib").util.find_spec("test.test_asyncio"),
+    reason="CPython's own test suite is not installed",
+)
+def test_cpython_regrtest_sees_no_changed_environment_with_the_trace_file(tmp_path: Path) -> None:
+    # regrtest's --fail-env-changed checks, around each test file, the threads left running and
+    # warnings.filters (among others): what a guarded program must not find changed either.
+    trace_file = tmp_path / "trace.jsonl"
+    result = run_python(
+        "-m",
+        "test",
+        "test_asyncio.test_waitfor",
+        "--fail-env-changed",
+        env={"ASYNCWARDEN": "warn", "ASYNCWARDEN_TRACE_FILE": str(trace_file)},
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "Result: SUCCESS" in result.stdout
+    assert _spans_by_pid(trace_file)  # the guard was at work, writing the file
+
+
 # -- 7: the OpenTelemetry SDK failing to encode a span --------------------------------------------
 
 UNENCODABLE = """
