@@ -685,3 +685,18 @@ def test_partitions_that_load_as_they_are_read_are_loaded_once_by_concat(
         == {None: [0, 1, 2], (2, 0): [2, 0], (1, 7): [1]}[None if keys is None else tuple(keys)]
     )
     assert guarded == plain
+
+
+# -- 8: what is promised about order --------------------------------------------------------------
+
+
+def test_the_docs_promise_about_order_only_what_holds() -> None:
+    # The equivalence properties (tests/test_equivalence.py) check the promise itself: lists and
+    # completions in the same order, sets compared as sets. This keeps the words in line with it.
+    root = Path(__file__).resolve().parent.parent
+    readme = " ".join((root / "README.md").read_text().split())
+    reliability = " ".join((root / "docs" / "reliability.md").read_text().split())
+    assert "return types and ordering" not in readme  # the old, unqualified promise
+    for text in (readme, reliability):
+        assert "reorders nothing" in text
+        assert "arbitrary with or without the guard" in text
