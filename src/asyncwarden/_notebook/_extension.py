@@ -251,8 +251,18 @@ def load_ipython_extension(shell: Any) -> None:
     global _loaded
     if _loaded is not None:
         _loaded.unload()
-    _loaded = Extension(shell)
-    _loaded.load()
+    extension = Extension(shell)
+    try:
+        extension.load()
+    except Exception as error:  # an IPython without what this needs: one line, then as before
+        sys.stderr.write(
+            f"asyncwarden: the IPython extension could not load ({type(error).__name__}: "
+            f"{error}); it needs IPython 8 or later. The notebook runs on without it.\n"
+        )
+        with contextlib.suppress(Exception):
+            extension.unload()
+        return
+    _loaded = extension
 
 
 def unload_ipython_extension(shell: Any) -> None:
