@@ -1,4 +1,4 @@
-"""Find the user's line: the first stack_frame outside asyncio, asyncwarden, wrapt and pandas."""
+"""Find the user's line: the first stack frame outside asyncio, asyncwarden, wrapt and pandas."""
 
 from __future__ import annotations
 
