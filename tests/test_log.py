@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Iterator
 
 import pandas as pd
@@ -66,7 +67,8 @@ def test_findings_go_through_the_applications_structlog_configuration(
     assert finding["file"] == __file__
     assert isinstance(finding["line"], int)
     assert finding["batch_ids"] and all(isinstance(i, int) for i in finding["batch_ids"])
-    assert any(site.startswith("pandas.concat(): ") for site in finding["sites"])
+    # The file in full above; the sites as on the terminal, relative to the working directory.
+    assert f"pandas.concat(): {os.path.relpath(__file__)}:" in " ".join(finding["sites"])
     # Console mode activates no telemetry: no batch or combine events, only the finding.
     assert [e["event"] for e in events] == [sc.EVENT_FINDING]
 

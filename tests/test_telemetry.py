@@ -10,6 +10,7 @@ import asyncio
 import dataclasses
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -323,8 +324,11 @@ def test_gather_into_concat_is_a_clean_combine_span(otel: Telemetry) -> None:
 
 
 def test_a_finding_detected_outside_any_span_of_ours_gets_a_finding_span(
-    otel: Telemetry,
+    otel: Telemetry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Sites are shown relative to the working directory; code.filepath keeps the whole path.
+    monkeypatch.chdir(Path(__file__).parent)
+
     async def main() -> list[Any]:
         return await asyncio.gather(_partition(0))
 
@@ -346,7 +350,9 @@ def test_a_finding_detected_outside_any_span_of_ours_gets_a_finding_span(
     span = otel.one(sc.SPAN_FINDING)
     (event,) = span.events
     assert event.name == "AW301"
-    assert dict(event.attributes or {})[sc.FINDING_SITES] == (f"created: {site}",)
+    assert dict(event.attributes or {})[sc.FINDING_SITES] == (
+        "created: test_telemetry.py:7 in main",
+    )
     assert span.status.status_code is StatusCode.ERROR
     assert [link.context.span_id for link in span.links] == [batch.context.span_id]
     assert _attrs(span)[sc.CODE_LINENO] == 7

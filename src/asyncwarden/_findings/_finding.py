@@ -64,7 +64,8 @@ class Finding:
             "file": site.filename,
             "line": site.lineno,
             "function": site.function,
-            "sites": [f"{role}: {where}" for role, where in self.sites],
+            # As on the terminal: relative to the working directory ("file" keeps the whole path).
+            "sites": [f"{role}: {where.short()} in {where.function}" for role, where in self.sites],
             "batch_ids": list(self.batch_ids),
         }
 

@@ -109,7 +109,11 @@ def finding_attributes(finding: Finding) -> dict[str, Any]:
         sc.FINDING_NAME: finding.name,
         sc.FINDING_TITLE: finding.title,
         sc.FINDING_MESSAGE: finding.message,
-        sc.FINDING_SITES: [f"{role}: {site}" for role, site in finding.sites],
+        # Relative to the working directory, as on the terminal: a report read on another
+        # machine has no use for this one's absolute paths (code.filepath keeps the whole path).
+        sc.FINDING_SITES: [
+            f"{role}: {site.short()} in {site.function}" for role, site in finding.sites
+        ],
         sc.FINDING_BATCHES: list(finding.batch_ids),
     }
 
