@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 
+from asyncwarden import _compat
 from asyncwarden._patches._asyncio_common import call_between, named_like_original, unchanged
 from asyncwarden._patches._asyncio_completed import after_as_completed, before_as_completed
 from asyncwarden._patches._asyncio_taskgroup import aexit_wrapper, make_create_task
@@ -27,7 +28,7 @@ def install() -> None:
     as_completed = functools.partial(call_between, before_as_completed, after_as_completed)
     patch((tasks, asyncio), "as_completed", as_completed)
     patch((tasks, asyncio), "wait_for", named_like_original(wait_for_wrapper))
-    task_group = getattr(asyncio, "TaskGroup", None)  # 3.11+
+    task_group = _compat.task_group_class()
     if task_group is not None:
         patch_method(task_group, "create_task", make_create_task)
         patch((task_group,), "__aexit__", aexit_wrapper)

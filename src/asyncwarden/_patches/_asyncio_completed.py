@@ -89,8 +89,7 @@ def _watch_generator(batch: Batch, items: list[Any], gen: Any) -> None:
     # The original generator makes its queue and its tasks on the first next(); hook them then,
     # before the event loop can run a single completion callback.
     try:
-        variables = gen.gi_frame.f_locals
-        _watch_completions(batch, items, variables["done"], variables["todo"])
+        _watch_completions(batch, items, *_compat.as_completed_queue(gen))
     except Exception as error:
         internal_error("as_completed", error)
 
@@ -128,7 +127,7 @@ def after_as_completed(result: Any, token: tuple[Batch | None, list[Any] | None]
             watched: Any = step_through(result, functools.partial(_watch_generator, batch, items))
             watched.__name__, watched.__qualname__ = result.__name__, result.__qualname__
             return watched
-        _watch_completions(batch, items, result._done, result._todo)
+        _watch_completions(batch, items, *_compat.as_completed_queue(result))
     except Exception as error:
         internal_error("as_completed", error)
     return result

@@ -54,7 +54,7 @@ def make_create_task(original: Callable[..., Any]) -> Callable[..., Any]:
     packing ``*args, **kwargs`` costs another 0.4 us per task. Per task the bookkeeping is one
     weak reference appended to the batch's members, all in C calls.
     """
-    if _compat.signature_is(original, "(self, coro, *, name=None, context=None)"):
+    if _compat.signature_is(original, _compat.TASK_GROUP_CREATE_TASK):
 
         def create_task(self: Any, coro: Any, *, name: Any = None, context: Any = None) -> Any:
             # Keywords only when given: passing them costs the call about 0.05 us per task.

@@ -9,6 +9,8 @@ from types import CodeType, FrameType
 
 import wrapt
 
+from asyncwarden import _compat
+
 
 def _package_dir(module_file: str | None) -> str:
     return os.path.dirname(os.path.abspath(module_file or "")) + os.sep
@@ -94,7 +96,7 @@ def capture(depth: int = 2) -> CallSite:
     site = CallSite(
         code.co_filename,
         stack_frame.f_lineno,
-        code.co_qualname if hasattr(code, "co_qualname") else code.co_name,
+        _compat.qualname(code),
     )
     if len(_sites) >= _SITES_MAX:
         _sites.clear()

@@ -11,6 +11,7 @@ import os
 from types import FrameType
 from typing import Any
 
+from asyncwarden import _compat
 from asyncwarden._tracking import _provenance
 from asyncwarden._tracking._callsite import CallSite, _is_internal
 from asyncwarden._tracking._provenance import Batch, TaskProvenance, coroutine_name, describe_kind
@@ -19,9 +20,7 @@ from asyncwarden._tracking._task_marks import cancel_requested, code_of, mark_of
 
 def _site_of(stack_frame: FrameType) -> CallSite:
     code = stack_frame.f_code
-    return CallSite(
-        code.co_filename, stack_frame.f_lineno, getattr(code, "co_qualname", code.co_name)
-    )
+    return CallSite(code.co_filename, stack_frame.f_lineno, _compat.qualname(code))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,10 +169,10 @@ def view(task: Any) -> TaskView:
     if user and coroutine_state != "created":
         suspended = _site_of(user[-1])
         if stack[-1] is not user[-1]:
-            awaiting = getattr(stack[-1].f_code, "co_qualname", stack[-1].f_code.co_name) + "()"
+            awaiting = _compat.qualname(stack[-1].f_code) + "()"
     code = code_of(task)
     defined = (
-        CallSite(code.co_filename, code.co_firstlineno, getattr(code, "co_qualname", code.co_name))
+        CallSite(code.co_filename, code.co_firstlineno, _compat.qualname(code))
         if code is not None
         else None
     )
