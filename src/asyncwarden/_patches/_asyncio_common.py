@@ -12,9 +12,10 @@ import types
 from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import Any, TypeVar
 
+from asyncwarden._patches._replay import Replay
 from asyncwarden._tracking import _frame_types, _provenance
 from asyncwarden._tracking._callsite import _is_internal
-from asyncwarden._tracking._provenance import Batch
+from asyncwarden._tracking._provenance import Batch, first_positions
 
 Future = asyncio.Future
 
@@ -189,23 +190,6 @@ def settle(
     return False
 
 
-class Replay(Iterator[Any]):
-    """Hands a consumed one-shot iterable back to asyncio, re-raising where it had failed."""
-
-    def __init__(self, items: list[Any], error: BaseException | None) -> None:
-        self._items = iter(items)
-        self._error = error
-        self.failed = error is not None
-
-    def __next__(self) -> Any:
-        for item in self._items:
-            return item
-        if self._error is not None:
-            error, self._error = self._error, None
-            raise error
-        raise StopIteration
-
-
 # Containers whose iteration runs no code of the program's: read as they are, passed on as they
 # are. Subclasses are not among them: their __iter__ may be the program's own.
 _PLAIN_CONTAINERS = frozenset({list, tuple, set, frozenset, dict})
@@ -247,13 +231,6 @@ def materialize(fs: Any, tested: bool = False) -> tuple[Any, list[Any] | None]:
     if error is None and (items or not tested):
         return items, items
     return Replay(items, error), items
-
-
-def _positions(items: list[Any]) -> dict[int, int]:
-    """id(awaitable) -> first position in the input."""
-    # Built backwards, so an awaitable listed twice keeps its first position; all in C.
-    last = len(items) - 1
-    return dict(zip(map(id, reversed(items)), range(last, -1, -1), strict=True))
 
 
 _OBJECT_HASH: Any = object.__hash__
@@ -300,9 +277,7 @@ class Positions:
 
     def table(self) -> dict[Any, int]:
         if self._table is None:
-            # Built backwards, so a future listed twice keeps its first position; all in C.
-            last = len(self._items) - 1
-            self._table = dict(zip(reversed(self._items), range(last, -1, -1), strict=True))
+            self._table = first_positions(self._items)
         return self._table
 
     def __call__(self, future: Future[Any]) -> int:
@@ -318,7 +293,7 @@ def register_in_order(batch: Batch, items: list[Any], futures: Iterable[Future[A
     if futures is items:
         _provenance.registry.register_all(batch, items)
         return Positions(items, None)
-    positions = _positions(items)
+    positions = first_positions(items, id)  # id(awaitable): coroutines may be unhashable
     ordered: list[Future[Any] | None] = [None] * len(items)
     for future in futures:
         position = _position_of(positions, future)

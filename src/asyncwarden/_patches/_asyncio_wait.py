@@ -16,7 +16,6 @@ from asyncwarden._patches import _strict_order
 from asyncwarden._patches._asyncio_common import (
     Future,
     Positions,
-    Replay,
     all_futures,
     called_by_asyncio,
     finish,
@@ -25,6 +24,7 @@ from asyncwarden._patches._asyncio_common import (
     register_in_order,
     settle,
 )
+from asyncwarden._patches._replay import Replay
 from asyncwarden._tracking import _frame_types, _provenance
 from asyncwarden._tracking._callsite import capture
 from asyncwarden._tracking._provenance import Batch

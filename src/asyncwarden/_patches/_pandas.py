@@ -17,6 +17,7 @@ from typing import Any
 from asyncwarden import _observers
 from asyncwarden._failopen import internal_error
 from asyncwarden._findings import _delivery
+from asyncwarden._patches._replay import Replay
 from asyncwarden._patches._wrapping import patch
 from asyncwarden._rules import _catalog
 from asyncwarden._tracking import _callsite, _lineage
@@ -93,18 +94,6 @@ def _concat_link(
     return Link(sources, "concat", site, ranges, tuple(duplicated))
 
 
-class _Replay:
-    """A one-shot iterable handed back to pandas, raising where reading it had failed."""
-
-    def __init__(self, items: list[Any], error: BaseException) -> None:
-        self._items = items
-        self._error = error
-
-    def __iter__(self) -> Any:
-        yield from self._items
-        raise self._error
-
-
 class _ReadMapping(Mapping[Any, Any]):
     """A mapping's values, read once, handed to pandas in the mapping's place.
 
@@ -178,7 +167,7 @@ def _concat_inputs(objs: Any, keys: Any = None) -> tuple[Any, list[Any]]:
     try:
         items.extend(iterator)
     except BaseException as error:  # pandas' own list() gets the same items, then this error
-        return _Replay(items, error), items
+        return Replay(items, error), items
     return items, items
 
 

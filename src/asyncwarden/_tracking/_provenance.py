@@ -13,7 +13,7 @@ import itertools
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from asyncwarden import _observers
@@ -28,6 +28,19 @@ CANCELLED = "cancelled"
 PENDING = "pending"
 
 UNORDERED_KINDS = frozenset({"wait", "as_completed"})
+
+
+def first_positions(
+    items: Sequence[Any], key: Callable[[Any], Any] | None = None
+) -> dict[Any, int]:
+    """item (or ``key(item)``) -> the first position it holds in ``items``.
+
+    The one builder of this table (a batch's members, a wait()'s or as_completed()'s input):
+    built backwards, so an item listed twice keeps its first position, and all in C.
+    """
+    last = len(items) - 1
+    backwards = reversed(items) if key is None else map(key, reversed(items))
+    return dict(zip(backwards, range(last, -1, -1), strict=True))
 
 
 class Batch:
@@ -108,8 +121,7 @@ class Batch:
         A future has one reference object (``weakref.ref(f)`` without a callback is shared, and
         ``members`` keeps it alive), so ``id(weakref.ref(future))`` finds a live member here.
         """
-        last = len(self.members) - 1
-        return dict(zip(map(id, reversed(self.members)), range(last, -1, -1), strict=True))
+        return first_positions(self.members, id)
 
     @property
     def completion_order(self) -> list[int]:
