@@ -275,6 +275,7 @@ WORKLOAD_TITLES = {
     "as_completed": "as_completed, {tasks:,} tasks",
     "taskgroup": "TaskGroup, {tasks:,} tasks",
     "batches": "{side} batches x {side} tasks, sleep(0)",
+    "pool_wait": "thread pool + wait, {tasks:,} futures",
 }
 
 
@@ -294,7 +295,7 @@ def budgets(results: Results) -> list[Budget]:
     for workload in plan.workloads():
         if workload in workloads.ASYNCIO_WORKLOADS:
             limit = 1.10
-        elif workload == f"concat{large}":
+        elif workload in workloads.POOL_WORKLOADS or workload == f"concat{large}":
             limit = 1.05
         elif workload == "merge":
             limit = 1.02

@@ -68,6 +68,33 @@ ASYNCIO_WORKLOADS: dict[str, Callable[[int], Awaitable[None]]] = {
 }
 
 
+# -- thread pool workloads ----------------------------------------------------------------------
+
+
+def trivial() -> None:
+    """A trivial function for a pool's worker thread."""
+
+
+def run_pool_wait(n: int) -> float:
+    """Submit n trivial calls to a thread pool and wait() for them (pool start and shutdown not
+    timed). ``concurrent.futures.wait`` is looked up at call time, as a program's call is."""
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        pool.submit(trivial).result()  # the worker threads are started before the clock
+        start = clock()
+        concurrent.futures.wait([pool.submit(trivial) for _ in range(n)])
+        return clock() - start
+
+
+POOL_WORKLOADS: dict[str, Callable[[int], float]] = {"pool_wait": run_pool_wait}
+
+
+def time_pool(workload: Callable[[int], float], n: int) -> float:
+    gc.collect()
+    return workload(n)
+
+
 def time_asyncio(workload: Callable[[int], Awaitable[None]], n: int, debug: bool) -> float:
     """Seconds the workload takes inside a fresh event loop (loop set-up and close excluded)."""
 
@@ -149,6 +176,7 @@ class Arm:
     name = "base"
     debug = False
     touches_pandas = True
+    touches_pools = True
 
     def setup(self) -> None:
         """Once per worker process, before any sample."""
@@ -236,6 +264,7 @@ class OtelArm(Arm):
 
     name = "otel"
     touches_pandas = False
+    touches_pools = False
     sdk: _MemorySdk | None = None
 
     def setup(self) -> None:
@@ -279,6 +308,7 @@ class DebugArm(Arm):
 
     name = "debug"
     touches_pandas = False
+    touches_pools = False
 
     def setup(self) -> None:
         import logging
@@ -305,7 +335,7 @@ def available_workloads() -> list[str]:
     names = [name for name in ASYNCIO_WORKLOADS if name != "taskgroup"]
     if sys.version_info >= (3, 11):
         names.insert(3, "taskgroup")
-    return names
+    return [*names, *POOL_WORKLOADS]
 
 
 def run_worker(
@@ -328,6 +358,8 @@ def run_worker(
     samples: dict[str, dict[str, list[float]]] = {}
     for workload in workloads:
         if workload in pandas_workloads and frames is None:
+            continue
+        if workload in POOL_WORKLOADS and not arm.touches_pools:
             continue
         sample = _sampler(workload, arm, tasks, frames, sizes, concat_repeat)
         sample()  # warm-up, unguarded: first-call costs (imports, caches) are nobody's overhead
@@ -356,6 +388,9 @@ def _sampler(
     if workload in ASYNCIO_WORKLOADS:
         function = ASYNCIO_WORKLOADS[workload]
         return lambda: time_asyncio(function, tasks, arm.debug)
+    if workload in POOL_WORKLOADS:
+        pool_workload = POOL_WORKLOADS[workload]
+        return lambda: time_pool(pool_workload, tasks)
     assert frames is not None
     if workload.startswith("concat"):
         small = frames.small[sizes[workload]]

@@ -23,7 +23,12 @@ def test_quick_run_prints_every_row_arm_and_budget(tmp_path: Path) -> None:
     done = run_python(str(RUN), "--quick", "--json", str(raw), cwd=tmp_path, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     table = done.stdout
-    for row in ("gather, 500 tasks", "wait, 500 tasks", "as_completed, 500 tasks"):
+    for row in (
+        "gather, 500 tasks",
+        "wait, 500 tasks",
+        "as_completed, 500 tasks",
+        "thread pool + wait, 500 futures",
+    ):
         assert row in table
     for row in ("batches x", "concat of 10 frames", "concat of 100 frames", "merge, 2 x"):
         assert row in table

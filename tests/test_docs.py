@@ -102,6 +102,16 @@ NOT_RUN = {
     ("docs/notebooks.md", "AW301 pending-at-shutdown: 1 task started by cell"): (
         "a finding as a cell shows it; tests/e2e/test_notebook.py asserts its lines"
     ),
+    ("docs/rules.md", "with ThreadPoolExecutor() as pool:"): (
+        "a thread pool's wrong and right code; tests/test_futures_guard.py runs them"
+    ),
+    ("docs/rules.md", "concurrent.futures.wait(futures)"): "tests/test_futures_guard.py runs it",
+    ("docs/rules.md", "frames = [f.result() for f in futures]"): (
+        "tests/test_futures_guard.py and tests/test_dask_guard.py run it"
+    ),
+    ("docs/rules.md", "futures = client.map(read_day, days)"): (
+        "dask's wrong and right code; tests/test_dask_guard.py runs them on its LocalCluster"
+    ),
 }
 
 

@@ -4,11 +4,11 @@
 It must never raise: a bad value prints one line and leaves the guard off.
 
 The settings are read at once (a bad value is reported before the program runs), but switching
-the guard on waits for the program's first import of asyncio or pandas (``_activation``'s
-``_first_import`` watches for it). When one of them has run, ``_activation._guard`` registers
-wrapt's post-import hooks as ``install()`` does, and wrapt fires them at once for a module already
-imported. Importing ``_activation._guard`` by any other way (``install()``, ``is_installed()``,
-the CLI, the pytest plugin) finishes the start-up too.
+the guard on waits for the program's first import of a module it patches (``_activation``'s
+``_first_import`` watches for it). When one of them has run,
+``_activation._guard`` registers wrapt's post-import hooks as ``install()`` does, and wrapt fires
+them at once for a module already imported. Importing ``_activation._guard`` by any other way
+(``install()``, ``is_installed()``, the CLI, the pytest plugin) finishes the start-up too.
 
 This module stays at the package's top: every installed ``asyncwarden.pth`` names it.
 """
@@ -106,7 +106,7 @@ def _start() -> None:
             return
         _first_import.pending.append(values)
         _first_import.then = _finish
-        if "asyncio" in sys.modules or "pandas" in sys.modules:
+        if any(name in sys.modules for name in _first_import.WATCHED):
             _finish()  # imported before this hook ran (another .pth file): patch them now
         else:
             sys.meta_path.insert(0, _first_import.FINDER)  # type: ignore[arg-type]

@@ -43,6 +43,7 @@ def _normalize(text: str, limit: int = 240) -> str:
 
 
 def _guard_state() -> dict[str, object]:
+    import concurrent.futures
     from asyncio import tasks
 
     state: dict[str, object] = {
@@ -50,6 +51,9 @@ def _guard_state() -> dict[str, object]:
         and getattr(tasks, name) is getattr(asyncio, name)
         for name in _GUARDED_NAMES
     }
+    for name in ("wait", "as_completed"):
+        wrapper = getattr(concurrent.futures, name)
+        state[f"concurrent.futures.{name}"] = type(wrapper).__name__ == "FunctionWrapper"
     aw = sys.modules.get("asyncwarden")
     state["asyncwarden_imported"] = aw is not None
     state["installed"] = bool(aw is not None and aw.is_installed())

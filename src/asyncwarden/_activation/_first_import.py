@@ -1,6 +1,6 @@
-"""Waiting for the program's first import of asyncio or pandas, for the start-up hook.
+"""Waiting for the program's first import of a module the guard patches, for the start-up hook.
 
-A small finder on ``sys.meta_path`` watches for the two names, so a process that never imports
+A small finder on ``sys.meta_path`` watches for their names, so a process that never imports
 them pays for neither wrapt nor the rest of asyncwarden (the start-up budget,
 docs/performance.md). When one of them has run, ``then`` (set by ``_startup``) switches the
 guard on; the post-import hook of a module whose first import is still running (in another thread,
@@ -23,9 +23,11 @@ if TYPE_CHECKING:
     from asyncwarden._environ import Values
 
 
-_WATCHED = ("asyncio", "pandas")
+# distributed imports asyncio and concurrent.futures itself: watched, its hook is held until its
+# own import has run, instead of firing while it is half made.
+WATCHED = ("asyncio", "pandas", "concurrent.futures", "distributed")
 _lock = _thread.allocate_lock()
-# The settings read at start-up while they wait for asyncio or pandas (at most one entry).
+# The settings read at start-up while they wait for a watched import (at most one entry).
 pending: list[Values] = []
 
 
@@ -39,7 +41,7 @@ then: Callable[[], None] = _nothing
 
 
 class _Finder:
-    """Waits on ``sys.meta_path`` for the program's first import of asyncio or pandas.
+    """Waits on ``sys.meta_path`` for the program's first import of a watched module.
 
     ``find_spec`` runs under the interpreter's global import lock, so it only finds the module
     (as wrapt's own finder does) and imports nothing: importing wrapt and the guard there could
@@ -50,7 +52,7 @@ class _Finder:
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> ModuleSpec | None:
-        if fullname not in _WATCHED or not pending:
+        if fullname not in WATCHED or not pending:
             return None
         finders = sys.meta_path
         later = False
@@ -140,7 +142,7 @@ def _register(name: str, hooks: list[Callable[[ModuleType], object]]) -> None:
 
 
 def take_pending() -> Values | None:
-    """The settings waiting for asyncio or pandas, handed over once; stop watching imports."""
+    """The settings waiting for a watched import, handed over once; stop watching imports."""
     with _lock:
         values = pending.pop() if pending else None
         for position, finder in enumerate(sys.meta_path):

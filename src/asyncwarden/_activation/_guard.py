@@ -24,6 +24,16 @@ _lock = threading.RLock()
 _generation = 0
 
 
+# Patched the moment the program imports them, never imported by asyncwarden itself.
+PATCHED_MODULES = ("asyncio", "pandas", "concurrent.futures", "distributed")
+
+
+def _importing(name: str) -> bool:
+    """Whether ``name``'s first import is still running (it is in sys.modules, half made)."""
+    spec = getattr(sys.modules.get(name), "__spec__", None)
+    return bool(getattr(spec, "_initializing", False))
+
+
 def _when_imported(module_name: str, apply: str) -> None:
     generation = _generation
 
@@ -34,13 +44,33 @@ def _when_imported(module_name: str, apply: str) -> None:
         # import below would be what imports asyncio first, and asyncio's hook would then run
         # while one of them is half imported, fail, and leave asyncio unpatched. Importing
         # asyncio before any of them runs that hook now, from a clean state.
+        if apply == "distributed" and (
+            _importing("asyncio") or _importing("distributed.client") or not hasattr(module, "wait")
+        ):
+            return  # fired from inside its import, half made: left unpatched, never broken
+        if apply == "concurrent.futures":
+            if _importing("asyncio"):
+                return  # asyncio imports it; asyncio's hook, once asyncio is whole, patches both
+            # The hook runs at the end of the submodule's own import, before importlib binds it
+            # to its package; asyncio, imported below, reads `concurrent.futures` as an
+            # attribute. Bound now, as importlib binds it a moment later.
+            sys.modules["concurrent"].futures = module  # type: ignore[attr-defined]
         try:
             import asyncio  # noqa: F401
 
             if apply == "asyncio":
-                from asyncwarden._patches import _asyncio
+                from asyncwarden._patches import _asyncio, _futures
 
                 _asyncio.install()
+                _futures.install()
+            elif apply == "concurrent.futures":
+                from asyncwarden._patches import _futures
+
+                _futures.install()
+            elif apply == "distributed":
+                from asyncwarden._patches import _dask
+
+                _dask.install(module)
             else:
                 from asyncwarden._patches import _pandas
 
@@ -76,15 +106,15 @@ def install(mode: str | Mode = "warn", **options: object) -> None:
             uninstall()
             return
         if _config.CONFIG.installed:
-            if options and ("asyncio" in sys.modules or "pandas" in sys.modules):
+            if options and any(name in sys.modules for name in PATCHED_MODULES):
                 from asyncwarden._sinks import _wiring  # the hooks ran already: re-read the options
 
                 _wiring.install()
             return
         _config.CONFIG.installed = True
         _generation += 1
-        _when_imported("asyncio", "asyncio")
-        _when_imported("pandas", "pandas")
+        for name in PATCHED_MODULES:
+            _when_imported(name, name)
 
 
 def install_from_settings(settings: Settings) -> None:
@@ -97,7 +127,7 @@ def install_from_settings(settings: Settings) -> None:
 def finish_start_up() -> None:
     """Switch on the guard the start-up hook read from the environment and left waiting.
 
-    The hook (``_startup``) waits for the program's first import of asyncio or pandas; this runs
+    The hook (``_startup``) waits for the program's first import of a watched module; this runs
     then, or earlier when anything imports this module, so ``install()``, ``is_installed()`` and
     the rest see the guard the environment asked for.
     """

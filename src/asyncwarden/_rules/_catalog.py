@@ -108,7 +108,7 @@ def grouped_sources(sources: Sequence[Source]) -> dict[Batch, list[int]]:
 def _sites(combination: Combination, batches: Sequence[Batch]) -> tuple[tuple[str, CallSite], ...]:
     sites: list[tuple[str, CallSite]] = [(f"pandas.{combination.operation}()", combination.site)]
     for batch in batches:
-        sites.append((f"{describe_kind(batch.kind)} #{batch.id}", batch.site))
+        sites.append((f"{describe_kind(batch.kind, batch.library)} #{batch.id}", batch.site))
         if batch.consumed_at is not None and batch.consumed_at != combination.site:
             sites.append(("consumed", batch.consumed_at))
     return tuple(sites)
@@ -144,7 +144,7 @@ def check_unordered_concat(combination: Combination) -> list[Finding]:
                     "AW101",
                     combination,
                     [batch],
-                    f"{len(order)} frames from {describe_kind(batch.kind)} reached "
+                    f"{len(order)} frames from {describe_kind(batch.kind, batch.library)} reached "
                     f"pandas.concat() out of submission order",
                     f"order     concat received input positions {order}{why};\n"
                     f"          submission order is {sorted(order)}",
@@ -213,7 +213,8 @@ def check_incomplete_batch(combination: Combination) -> list[Finding]:
                 combination,
                 [batch],
                 f"pandas.concat() got {len(order)} of {batch.size} results of "
-                f"{describe_kind(batch.kind)}; {len(missing)} missing without acknowledgement",
+                f"{describe_kind(batch.kind, batch.library)}; {len(missing)} missing without "
+                "acknowledgement",
                 f"missing   {[p for p, _, _ in missing]}\n{reasons}",
                 missing=[p for p, _, _ in missing],
             )
@@ -279,12 +280,16 @@ def _finding(
     **details: Any,
 ) -> Finding:
     rule = RULES[code]
+    libraries = {batch.library for batch in batches}
+    fix = rule.fix
+    if len(libraries) == 1:
+        fix = LIBRARY_FIXES.get((code, libraries.pop()), fix)
     return Finding(
         code=code,
         name=rule.name,
         title=title,
         message=message,
-        fix=rule.fix,
+        fix=fix,
         site=combination.site,
         sites=_sites(combination, batches),
         batch_ids=tuple(b.id for b in batches),
@@ -344,7 +349,7 @@ RULES: dict[str, Rule] = {
             "AW302",
             "abandoned-pending",
             "tasks wait() returned in pending were neither awaited nor cancelled by the time the "
-            "caller finished",
+            "caller finished (an executor's not_done futures: by the time the executor shut down)",
             exceptions.AbandonedPendingWarning,
             "for t in pending: t.cancel(); then await asyncio.gather(*pending, "
             "return_exceptions=True); or use asyncio.timeout() around a TaskGroup",
@@ -359,6 +364,31 @@ RULES: dict[str, Rule] = {
             "await task) or await asyncio.gather(*cancelled, return_exceptions=True)",
         ),
     )
+}
+
+
+# The fix in the words of the library whose batch it is, where asyncio's would not apply.
+LIBRARY_FIXES: dict[tuple[str, str], str] = {
+    ("AW101", "concurrent.futures"): (
+        "use Executor.map(), which keeps input order; or keep the futures in input order and "
+        "read them back (frames = [f.result() for f in futures]); or pass keys="
+    ),
+    ("AW101", "distributed"): (
+        "use client.gather(futures), which keeps input order; or keep {input: future} and read "
+        "results by input; or pass keys="
+    ),
+    ("AW201", "concurrent.futures"): (
+        "read every future's result() (a failure raises), wait for the not_done futures, or say "
+        "it is intended: with asyncwarden.allow('AW201'): ..."
+    ),
+    ("AW302", "concurrent.futures"): (
+        "for f in not_done: f.cancel(), and shut down with cancel_futures=True; or wait for them "
+        "(concurrent.futures.wait(not_done)) and read them before the executor shuts down"
+    ),
+    ("AW201", "distributed"): (
+        "client.gather(futures) raises on a failed future; wait for the not_done futures, or say "
+        "it is intended: with asyncwarden.allow('AW201'): ..."
+    ),
 }
 
 

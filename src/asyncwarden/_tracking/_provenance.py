@@ -58,6 +58,7 @@ class Batch:
         "id",
         "input_ordered",
         "kind",
+        "library",
         "loop_id",
         "members",
         "observed",
@@ -74,6 +75,9 @@ class Batch:
     def __init__(self, kind: str, site: CallSite, options: dict[str, Any] | None = None) -> None:
         self.id = next(_batch_ids)
         self.kind = kind
+        # Whose call this was: "asyncio", "concurrent.futures" or "distributed". The rules read
+        # ``kind`` only: a wait() is a wait() whichever library returned its sets.
+        self.library = "asyncio"
         self.site = site
         self.options = options or {}
         self.submitted = time.time()
@@ -131,6 +135,13 @@ class Batch:
         first = self.first_positions()
         return [first.get(id(ref), -1) for ref in self.completed]
 
+    def thread_name(self) -> str | None:
+        """The name of the thread that made the call, if it is still running."""
+        for thread in threading.enumerate():
+            if thread.ident == self.thread_id:
+                return thread.name
+        return None
+
     def member(self, position: int) -> asyncio.Future[Any] | None:
         ref = self.members[position] if 0 <= position < len(self.members) else None
         return ref() if ref is not None else None
@@ -143,16 +154,23 @@ class Batch:
         return self.outcomes.get(position, (OK, ""))
 
     def describe(self) -> str:
-        kind = describe_kind(self.kind)
+        kind = describe_kind(self.kind, self.library)
         return f"batch #{self.id} ({kind} at {self.site.short()}, {self.size} tasks)"
 
 
-def describe_kind(kind: str) -> str:
-    return "TaskGroup" if kind == "taskgroup" else f"asyncio.{kind}()"
+def describe_kind(kind: str, library: str = "asyncio") -> str:
+    return "TaskGroup" if kind == "taskgroup" else f"{library}.{kind}()"
+
+
+# Future types whose state asyncio's fields do not tell (distributed's): type -> reader.
+OUTCOME_READERS: dict[type, Callable[[Any], tuple[str, str]]] = {}
 
 
 def outcome_of(future: asyncio.Future[Any]) -> tuple[str, str]:
     """Read a future's state without consuming its exception (``exception()`` marks it seen)."""
+    reader = OUTCOME_READERS.get(type(future)) if OUTCOME_READERS else None
+    if reader is not None:
+        return reader(future)
     if not future.done():
         return (PENDING, "")
     if future.cancelled():
@@ -330,6 +348,10 @@ class TaskProvenance:
     outcome_type: str
     returned_in: str | None
     """For ``wait()``: ``"done"`` or ``"pending"``, the set the task was returned in."""
+    library: str = "asyncio"
+    """Whose call made the batch: ``"asyncio"``, ``"concurrent.futures"`` or ``"distributed"``."""
+    thread: str | None = None
+    """The name of the thread that made the call (a thread pool's futures: the waiting thread)."""
 
 
 def coroutine_name(future: object) -> str | None:
@@ -364,6 +386,8 @@ def provenance(task: object) -> TaskProvenance | None:
         outcome=outcome,
         outcome_type=outcome_type,
         returned_in=returned_in,
+        library=batch.library,
+        thread=batch.thread_name(),
     )
 
 

@@ -109,7 +109,7 @@ def _where(site: CallSite) -> str:
 
 def _batch_text(batch: Batch, position: int) -> str:
     where = f", input position {position}" if position >= 0 else ""
-    return f"#{batch.id} {describe_kind(batch.kind)} at {_where(batch.site)}{where}"
+    return f"#{batch.id} {describe_kind(batch.kind, batch.library)} at {_where(batch.site)}{where}"
 
 
 def _thread_target(stack: list[FrameType]) -> CallSite | None:
