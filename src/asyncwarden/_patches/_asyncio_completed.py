@@ -21,7 +21,7 @@ from asyncwarden._patches._asyncio_common import (
     step_through,
 )
 from asyncwarden._patches._asyncio_taskgroup import new_ref
-from asyncwarden._tracking import _frame_types
+from asyncwarden._tracking import _frame_types, _outcomes
 from asyncwarden._tracking._callsite import capture
 from asyncwarden._tracking._provenance import Batch
 
@@ -46,15 +46,21 @@ def _completion_recorder(
     size = batch.size
     frame_types = _frame_types.FRAME_TYPES  # one set, filled in place when pandas is patched
     every_member = bool(_observers.on_batch_finished)
+    exception_of, state_of, result_of = (
+        _outcomes.exception_of,
+        _outcomes.state_of,
+        _outcomes.result_of,
+    )
+    finished = _outcomes.FINISHED_STATE
 
     def put_nowait(future: Any) -> None:
         if future is not None:  # None is the timeout's sentinel
             try:
                 try:
                     plain = (
-                        future._exception is None
-                        and future._state == "FINISHED"
-                        and type(future._result) not in frame_types
+                        exception_of(future) is None
+                        and state_of(future) == finished
+                        and type(result_of(future)) not in frame_types
                     )
                 except AttributeError:  # a future type without asyncio's private fields
                     plain = False

@@ -25,7 +25,7 @@ from asyncwarden._patches._asyncio_common import (
     settle,
 )
 from asyncwarden._patches._replay import Replay
-from asyncwarden._tracking import _frame_types, _provenance
+from asyncwarden._tracking import _frame_types, _outcomes, _provenance
 from asyncwarden._tracking._callsite import capture
 from asyncwarden._tracking._provenance import Batch
 
@@ -50,9 +50,9 @@ def _gather_succeeded(batch: Batch, outer: Future[Any]) -> bool:
     The result list is in member order; nothing is recorded per member but the frames it holds.
     False leaves the batch to the general path (a failure, a cancellation, an exception returned).
     """
-    if outer.cancelled() or getattr(outer, "_exception", None) is not None:
+    if outer.cancelled() or _outcomes.error_of(outer) is not None:
         return False
-    results = getattr(outer, "_result", None)
+    results = _outcomes.value_of(outer)
     if type(results) is not list or len(results) != len(batch.members):
         return False
     kinds = set(map(type, results))

@@ -21,7 +21,7 @@ from asyncwarden._patches import _asyncio_common as shared
 from asyncwarden._patches._asyncio_wait import _adversarial
 from asyncwarden._patches._futures import Opened, open_batch
 from asyncwarden._patches._wrapping import patch
-from asyncwarden._tracking import _frame_types, _provenance
+from asyncwarden._tracking import _frame_types, _outcomes, _provenance
 from asyncwarden._tracking._callsite import add_internal_package
 from asyncwarden._tracking._provenance import Batch
 
@@ -39,13 +39,13 @@ def _outcome(future: Any) -> tuple[str, str]:
     """A dask future's state, read from its status without fetching anything from the cluster."""
     status = future.status
     if status in ("pending", None):
-        return (_provenance.PENDING, "")
+        return (_outcomes.PENDING, "")
     if status == "cancelled":
-        return (_provenance.CANCELLED, "")
+        return (_outcomes.CANCELLED, "")
     if status in ("error", "lost"):
         error = getattr(getattr(future, "_state", None), "exception", None)
-        return (_provenance.FAILED, type(error).__name__ if error is not None else status)
-    return (_provenance.OK, "")
+        return (_outcomes.FAILED, type(error).__name__ if error is not None else status)
+    return (_outcomes.OK, "")
 
 
 def _register(batch: Batch, items: list[Any]) -> shared.Positions:
@@ -59,7 +59,7 @@ def _record_outcomes(batch: Batch, futures: Any, positions: shared.Positions) ->
     table = positions.table()
     for future in futures:
         outcome = _outcome(future)
-        if outcome[0] != _provenance.OK:
+        if outcome[0] != _outcomes.OK:
             batch.outcomes[table.get(future, -1)] = outcome
 
 
@@ -185,7 +185,7 @@ def _completion_recorder(
                 positions.update((f, i) for i, f in enumerate(members) if f not in positions)
             position = positions.get(future, -1)
             outcome = _outcome(future)
-            if outcome[0] != _provenance.OK:
+            if outcome[0] != _outcomes.OK:
                 batch.outcomes[position] = outcome
             elif type(value) in _frame_types.FRAME_TYPES:
                 shared.link_frame(value, batch, position)
@@ -250,7 +250,7 @@ def install(module: Any) -> None:
 
     _future_type = client.Future
     add_internal_package(module.__file__)
-    _provenance.OUTCOME_READERS[client.Future] = _outcome
+    _outcomes.OUTCOME_READERS[client.Future] = _outcome
     patch((module, client), "wait", _wait)
     patch((client.as_completed,), "update", _update)
     patch((client.Future,), "result", _result)

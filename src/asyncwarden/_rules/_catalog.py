@@ -15,14 +15,8 @@ from asyncwarden import exceptions
 from asyncwarden._findings._finding import Finding
 from asyncwarden._tracking._callsite import CallSite
 from asyncwarden._tracking._lineage import Link, Source
-from asyncwarden._tracking._provenance import (
-    CANCELLED,
-    FAILED,
-    PENDING,
-    UNORDERED_KINDS,
-    Batch,
-    describe_kind,
-)
+from asyncwarden._tracking._outcomes import CANCELLED, FAILED, PENDING
+from asyncwarden._tracking._provenance import UNORDERED_KINDS, Batch, describe_kind
 
 
 # Not frozen: a frozen dataclass sets each field through object.__setattr__, and two are made per

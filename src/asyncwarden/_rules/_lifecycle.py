@@ -32,6 +32,7 @@ from asyncwarden._failopen import internal_error
 from asyncwarden._findings import _held
 from asyncwarden._tracking import _task_marks
 from asyncwarden._tracking._callsite import UNKNOWN, CallSite, capture
+from asyncwarden._tracking._outcomes import outcome_of
 from asyncwarden._tracking._provenance import Batch, describe_kind
 
 # Findings, rules and task views load with the first lifecycle finding, not with the asyncio hook
@@ -359,9 +360,7 @@ def _pending_done(task: Any) -> None:
 
 
 def _outcome(task: Any) -> str:
-    if task.cancelled():
-        return "cancelled"
-    return "failed" if getattr(task, "_exception", None) is not None else "ok"
+    return outcome_of(task)[0]
 
 
 def take_verdict(task: Any) -> str | None:

@@ -18,15 +18,11 @@ from typing import Any
 
 from asyncwarden import _observers
 from asyncwarden._tracking._callsite import CallSite
+from asyncwarden._tracking._outcomes import OK, PENDING, outcome_of
 
 _batch_ids = itertools.count(1)
 
 # Outcome words used in records, messages and telemetry.
-OK = "ok"
-FAILED = "failed"
-CANCELLED = "cancelled"
-PENDING = "pending"
-
 UNORDERED_KINDS = frozenset({"wait", "as_completed"})
 
 
@@ -160,25 +156,6 @@ class Batch:
 
 def describe_kind(kind: str, library: str = "asyncio") -> str:
     return "TaskGroup" if kind == "taskgroup" else f"{library}.{kind}()"
-
-
-# Future types whose state asyncio's fields do not tell (distributed's): type -> reader.
-OUTCOME_READERS: dict[type, Callable[[Any], tuple[str, str]]] = {}
-
-
-def outcome_of(future: asyncio.Future[Any]) -> tuple[str, str]:
-    """Read a future's state without consuming its exception (``exception()`` marks it seen)."""
-    reader = OUTCOME_READERS.get(type(future)) if OUTCOME_READERS else None
-    if reader is not None:
-        return reader(future)
-    if not future.done():
-        return (PENDING, "")
-    if future.cancelled():
-        return (CANCELLED, "")
-    error = getattr(future, "_exception", None)
-    if error is not None:
-        return (FAILED, type(error).__name__)
-    return (OK, type(getattr(future, "_result", None)).__name__)
 
 
 # A reference that is already dead: the member slot of an input position with no future.

@@ -14,6 +14,7 @@ from typing import Any
 from asyncwarden import _compat
 from asyncwarden._tracking import _provenance
 from asyncwarden._tracking._callsite import CallSite, _is_internal
+from asyncwarden._tracking._outcomes import CANCELLED, FAILED, OK, outcome_of
 from asyncwarden._tracking._provenance import Batch, TaskProvenance, coroutine_name, describe_kind
 from asyncwarden._tracking._task_marks import cancel_requested, code_of, mark_of, stack_frames
 
@@ -202,12 +203,8 @@ def view(task: Any) -> TaskView:
 
 
 def _finished(task: Any) -> str:
-    if not task.done():
-        return ""
-    if task.cancelled():
-        return "cancelled"
-    error = getattr(task, "_exception", None)  # read, not retrieved: asyncio still logs it
-    return f"failed ({type(error).__name__})" if error is not None else "returned"
+    word, kind = outcome_of(task)
+    return {OK: "returned", FAILED: f"failed ({kind})", CANCELLED: "cancelled"}.get(word, "")
 
 
 def _coroutine_state(coro: Any) -> str:

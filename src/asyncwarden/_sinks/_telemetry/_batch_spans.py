@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import operator
 import sys
 import time
 import weakref
@@ -22,7 +21,9 @@ from asyncwarden._sinks._telemetry._observe import (
     ns,
     remember_batch,
 )
-from asyncwarden._tracking._provenance import FAILED, OK, PENDING, coroutine_name, outcome_of
+from asyncwarden._tracking import _outcomes
+from asyncwarden._tracking._outcomes import CANCELLED, FAILED, OK, PENDING, outcome_of
+from asyncwarden._tracking._provenance import coroutine_name
 
 if TYPE_CHECKING:
     from asyncwarden._tracking._provenance import Batch
@@ -58,18 +59,6 @@ def batch_started(batch: Batch) -> None:
 _deref = weakref.ref.__call__
 
 
-_state_of = operator.attrgetter("_state")
-
-
-_exception_of = operator.attrgetter("_exception")
-
-
-_FINISHED = "FINISHED"  # asyncio.futures' state names
-
-
-_CANCELLED = "CANCELLED"
-
-
 def counts(batch: Batch) -> tuple[int, int, int, int]:
     """(done, pending, failed, cancelled) of the batch's members; done includes the other two."""
     futures = list(map(_deref, batch.members))
@@ -77,13 +66,13 @@ def counts(batch: Batch) -> tuple[int, int, int, int]:
         # Every member alive (a batch that just ended holds them): C-level passes over
         # asyncio's own fields, no loop. Pending and cancelled futures keep no exception.
         try:
-            states = list(map(_state_of, futures))
-            exceptions = list(map(_exception_of, futures))
+            states = list(map(_outcomes.state_of, futures))
+            exceptions = list(map(_outcomes.exception_of, futures))
         except AttributeError:  # a future type without asyncio's private fields: the loop
             pass
         else:
-            cancelled = states.count(_CANCELLED)
-            pending = len(states) - states.count(_FINISHED) - cancelled
+            cancelled = states.count(_outcomes.CANCELLED_STATE)
+            pending = len(states) - states.count(_outcomes.FINISHED_STATE) - cancelled
             failed = len(exceptions) - exceptions.count(None)
             total = len(futures) or batch.size
             return total - pending, pending, failed, cancelled
@@ -91,17 +80,10 @@ def counts(batch: Batch) -> tuple[int, int, int, int]:
     outcomes = batch.outcomes
     for position, ref in enumerate(batch.members):
         future = ref()
-        if future is None:
-            word = outcomes.get(position, (OK, ""))[0]
-            pending += word == PENDING
-            failed += word == FAILED
-            cancelled += word == "cancelled"
-        elif not future.done():
-            pending += 1
-        elif future.cancelled():
-            cancelled += 1
-        elif getattr(future, "_exception", None) is not None:
-            failed += 1
+        word = outcomes.get(position, (OK, ""))[0] if future is None else outcome_of(future)[0]
+        pending += word == PENDING
+        failed += word == FAILED
+        cancelled += word == CANCELLED
     total = len(batch.members) or batch.size
     return total - pending, pending, failed, cancelled
 
