@@ -254,3 +254,27 @@ def test_rules_dask_examples_wrong_is_reported_and_right_is_clean_in_strict_mode
                 assert "OSError: partition 2 is unreadable" in stderr, stderr[-3000:]
             else:
                 assert process.returncode == 0, stderr[-3000:]
+
+
+@pytest.mark.parametrize("method", ["result", "gather"])
+def test_a_failed_partitions_traceback_is_as_short_as_without_the_guard(
+    client: Client, method: str
+) -> None:
+    """dask shortens tracebacks on purpose (its own tests count the frames): the guard's
+    wrapper frame must not add one (3.11+; 3.10 keeps a re-raising frame)."""
+    import sys
+    import traceback
+
+    def frames() -> list[str]:
+        future = client.submit(operator.truediv, 1, 0, pure=False)
+        with pytest.raises(ZeroDivisionError) as raised:
+            future.result() if method == "result" else client.gather(future)
+        return [s.filename for s in traceback.extract_tb(raised.value.__traceback__)]
+
+    plain = frames()
+    with asyncwarden.guarded("warn"):
+        guarded = frames()
+    if sys.version_info >= (3, 11):
+        assert guarded == plain
+    else:
+        assert [name for name in guarded if "/asyncwarden/" not in name] == plain

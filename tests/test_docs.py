@@ -102,6 +102,12 @@ NOT_RUN = {
     ("docs/notebooks.md", "AW301 pending-at-shutdown: 1 task started by cell"): (
         "a finding as a cell shows it; tests/e2e/test_notebook.py asserts its lines"
     ),
+    ("docs/reliability.md", ".venv-py313/bin/python -m pytest tests/compat/"): (
+        "tests/compat/test_cpython_futures.py, this suite's own"
+    ),
+    ("docs/reliability.md", "python -m pytest distributed/tests/test_client.py"): (
+        "run once by hand from a copy of dask/distributed's repository; figures beside it"
+    ),
     ("docs/rules.md", "with ThreadPoolExecutor() as pool:"): (
         "a thread pool's wrong and right code; tests/test_futures_guard.py runs them"
     ),

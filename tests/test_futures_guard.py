@@ -7,6 +7,7 @@ the test opens the gates one by one.
 from __future__ import annotations
 
 import concurrent.futures
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterator
@@ -474,3 +475,22 @@ def test_rules_pool_examples_wrong_is_reported_and_right_is_clean_in_strict_mode
                 assert "OSError: partition 2 is unreadable" in stderr, stderr[-3000:]
             else:
                 assert process.returncode == 0, stderr[-3000:]
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="3.10 keeps a re-raising frame")
+def test_as_completed_timeout_traceback_has_no_guard_frame(pool: ThreadPoolExecutor) -> None:
+    import traceback
+
+    gate = threading.Event()
+
+    def frames() -> list[str]:
+        future = pool.submit(load, 0, gate)
+        with pytest.raises(TimeoutError) as raised:
+            list(concurrent.futures.as_completed([future], timeout=0))
+        return [s.filename for s in traceback.extract_tb(raised.value.__traceback__)]
+
+    plain = frames()
+    with asyncwarden.guarded("warn"):
+        guarded = frames()
+    gate.set()
+    assert guarded == plain

@@ -19,7 +19,7 @@ from asyncwarden import _config, _observers
 from asyncwarden._failopen import internal_error
 from asyncwarden._patches import _asyncio_common as shared
 from asyncwarden._patches._asyncio_wait import _adversarial
-from asyncwarden._patches._futures import Opened, open_batch
+from asyncwarden._patches._futures import Opened, hide_own_frame, open_batch
 from asyncwarden._patches._wrapping import patch
 from asyncwarden._tracking import _frame_types, _outcomes, _provenance
 from asyncwarden._tracking._callsite import add_internal_package
@@ -79,7 +79,11 @@ def _wait(
         )
     except Exception as error:
         internal_error("distributed.wait", error)
-    result = wrapped(*args, **kwargs)
+    try:
+        result = wrapped(*args, **kwargs)
+    except BaseException as error:
+        hide_own_frame(error)
+        raise
     if opened is None:
         return result
     try:
@@ -132,7 +136,11 @@ def _update(
                 args = (passed, *args[1:])
     except Exception as error:
         internal_error("distributed.as_completed", error)
-    result = wrapped(*args, **kwargs)
+    try:
+        result = wrapped(*args, **kwargs)
+    except BaseException as error:
+        hide_own_frame(error)
+        raise
     if items is None:
         return result
     try:
@@ -215,7 +223,11 @@ def _link(future: Any, value: Any) -> None:
 def _result(
     wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
-    value = wrapped(*args, **kwargs)
+    try:
+        value = wrapped(*args, **kwargs)
+    except BaseException as error:
+        hide_own_frame(error)
+        raise
     if _frame_types.FRAME_TYPES and type(value) in _frame_types.FRAME_TYPES:
         try:
             _link(instance, value)
@@ -227,7 +239,11 @@ def _result(
 def _gather(
     wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
-    value = wrapped(*args, **kwargs)
+    try:
+        value = wrapped(*args, **kwargs)
+    except BaseException as error:
+        hide_own_frame(error)
+        raise
     if not _frame_types.FRAME_TYPES or type(value) is not list:
         return value
     try:

@@ -41,6 +41,19 @@ def _called_by_library(depth: int = 3) -> bool:
         return False
 
 
+def hide_own_frame(error: BaseException) -> None:
+    """Drop the calling wrapper's own entry from ``error``'s traceback; re-raise with a bare
+    ``raise`` after it, which adds no entry (3.11+; 3.10 re-raises what it caught).
+
+    A wrapper's frame would otherwise be one more line in the program's traceback: dask's
+    ``shorten_traceback`` keeps tracebacks short on purpose, and its own tests count the frames.
+    """
+    caller = sys._getframe(1)
+    traceback = error.__traceback__
+    if traceback is not None and traceback.tb_frame is caller:
+        error.__traceback__ = traceback.tb_next
+
+
 def _all_futures(items: list[Any]) -> bool:
     """Every item a ``concurrent.futures.Future`` hashed by identity (one check per type)."""
     return bool(items) and all(
@@ -97,7 +110,11 @@ def _wait(
         )
     except Exception as error:
         internal_error("concurrent.futures.wait", error)
-    result = wrapped(*args, **kwargs)
+    try:
+        result = wrapped(*args, **kwargs)
+    except BaseException as error:
+        hide_own_frame(error)
+        raise
     if opened is None:
         return result
     try:
@@ -182,7 +199,11 @@ def _as_completed(
         )
     except Exception as error:
         internal_error("concurrent.futures.as_completed", error)
-    generator = wrapped(*args, **kwargs)
+    try:
+        generator = wrapped(*args, **kwargs)
+    except BaseException as error:
+        hide_own_frame(error)
+        raise
     if opened is None:
         return generator
     try:
@@ -228,6 +249,9 @@ def _yielded_in_order(
                 box.append(take())
             except StopIteration:
                 return
+            except BaseException as error:  # as_completed's TimeoutError, as if unwrapped
+                hide_own_frame(error)
+                raise
             yield record(box.pop())
     finally:
         generator.close()
@@ -245,7 +269,11 @@ def _shutdown(
             abandoned = _executor_shutdown.check(instance, capture(2))
     except Exception as error:
         internal_error("executor shutdown", error)
-    result = wrapped(*args, **kwargs)
+    try:
+        result = wrapped(*args, **kwargs)
+    except BaseException as error:
+        hide_own_frame(error)
+        raise
     if abandoned is not None:  # reported once the executor has shut down
         _executor_shutdown.report(abandoned)
     return result
