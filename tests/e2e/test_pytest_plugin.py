@@ -6,6 +6,7 @@ before the interpreter starts) or on worker processes run pytest as a subprocess
 
 from __future__ import annotations
 
+import gc
 import importlib
 import pkgutil
 import re
@@ -109,6 +110,17 @@ def _import_hook_finder_outside_the_runs() -> None:
 @pytest.fixture(autouse=True)
 def _no_guard_in_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ASYNCWARDEN", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_garbage_from_earlier_tests() -> None:
+    """Collect what earlier tests in this worker left behind before a run switches the guard on.
+
+    A pending task another test abandoned is reported when the garbage collector destroys it
+    (AW301), and in-process runs share the worker: collected during a guarded run, it was that
+    run's finding, one more than the run's own, whenever the collection happened to fall there.
+    """
+    gc.collect()
 
 
 @pytest.fixture
