@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import functools
-import operator
 import sys
 import time
 from collections.abc import Callable, Generator
@@ -26,7 +25,7 @@ from asyncwarden._patches._asyncio_taskgroup import _IndexOf
 from asyncwarden._patches._asyncio_wait import _adversarial
 from asyncwarden._patches._wrapping import patch
 from asyncwarden._rules import _executor_shutdown
-from asyncwarden._tracking import _frame_types, _provenance
+from asyncwarden._tracking import _frame_types, _outcomes, _provenance
 from asyncwarden._tracking._callsite import _is_internal, add_internal_package, capture
 from asyncwarden._tracking._provenance import Batch
 
@@ -124,9 +123,6 @@ def _wait(
         return result
 
 
-_result_of = operator.attrgetter("_result")
-
-
 def _no_frame_returned(items: list[Any]) -> bool:
     """Whether no future returned a frame: then no rule can ever ask about this batch.
 
@@ -137,7 +133,7 @@ def _no_frame_returned(items: list[Any]) -> bool:
     """
     try:
         return not _frame_types.FRAME_TYPES or _frame_types.FRAME_TYPES.isdisjoint(
-            map(type, map(_result_of, items))
+            map(type, map(_outcomes.result_of, items))
         )
     except AttributeError:  # futures of another kind: the general path
         return False
