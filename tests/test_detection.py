@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import warnings
 
 import pandas as pd
@@ -157,3 +158,151 @@ def test_an_allowed_finding_is_still_decided_on_the_whole_batch() -> None:
     with asyncwarden.allow("AW101"):
         frame = asyncio.run(_progress_loop_appending(3))
     assert sorted(_parts_of(frame)) == [0, 1, 2]
+
+
+# -- lineage through transformations --------------------------------------------------------
+
+
+def _transformed(frame: pd.DataFrame) -> list[pd.DataFrame]:
+    """Each ordinary transformation of ``frame``, and a chain of them."""
+    chain = (
+        frame.assign(batch=7)
+        .rename(columns={"value": "amount"})
+        .astype({"amount": "float64"})[["part", "amount"]]
+        .query("amount >= 0")
+        .dropna()
+        .fillna(0)
+        .copy()
+        .set_index("part")
+        .loc[:, ["amount"]]
+        .iloc[:2]
+    )
+    return [
+        frame.assign(batch=7),
+        frame.rename(columns={"value": "amount"}),
+        frame.astype({"value": "float64"}),
+        frame[["part"]],
+        frame[frame["value"] >= 0],
+        frame.query("value >= 0"),
+        frame.dropna(),
+        frame.fillna(0),
+        frame.copy(),
+        frame.set_index("part"),
+        frame.loc[:, ["value"]],
+        frame.iloc[:1],
+        chain,
+    ]
+
+
+@pytest.mark.usefixtures("guard")
+def test_a_frame_derived_from_a_tasks_frame_keeps_its_source() -> None:
+    async def main() -> list[pd.DataFrame]:
+        return list(await asyncio.gather(*(part(i) for i in range(3))))
+
+    frames = asyncio.run(main())
+    for derived in _transformed(frames[2]):
+        found = asyncwarden.lineage(derived)
+        assert found is not None, derived
+        assert [(s.position, s.batch_kind) for s in found.sources] == [(2, "gather")]
+        assert derived.attrs == {}  # nothing written to the frame
+
+
+@pytest.mark.usefixtures("guard")
+def test_a_column_of_a_tasks_frame_is_not_a_frame_of_that_partition() -> None:
+    async def main() -> pd.DataFrame:
+        return await asyncio.create_task(part(1))
+
+    frame = asyncio.run(main())
+    assert asyncwarden.lineage(frame["value"]) is None
+
+
+@pytest.mark.usefixtures("strict_guard")
+@pytest.mark.parametrize("run", range(3))
+def test_done_set_frames_transformed_before_the_concat_are_aw101(run: int) -> None:
+    async def main() -> pd.DataFrame:
+        tasks = [asyncio.create_task(part(i)) for i in range(4)]
+        done, _ = await asyncio.wait(tasks)
+        frames = [t.result().assign(run_id=run).rename(columns={"value": "v"}) for t in done]
+        lines = pd.concat(frames, ignore_index=True)
+        lines["line"] = lines.index + 1
+        return lines
+
+    with pytest.raises(FindingError) as raised:
+        asyncio.run(main())
+    assert raised.value.finding.code == "AW101"
+
+
+# -- decided at the concat result's first use ------------------------------------------------
+
+
+async def _done_set_concat(n: int = 4) -> pd.DataFrame:
+    tasks = [asyncio.create_task(part(i)) for i in range(n)]
+    done, _ = await asyncio.wait(tasks)
+    return pd.concat([t.result() for t in done])
+
+
+@pytest.mark.usefixtures("strict_guard")
+@pytest.mark.parametrize(
+    "reindex",
+    [
+        lambda f: f.sort_values(["part", "value"]),
+        lambda f: f.set_index(["part", "value"]).sort_index(),
+        lambda f: f.set_index("value").reindex([0, 1, 10, 11, 20, 21, 30, 31]),
+        lambda f: f.sort_values("value", inplace=True) or f,
+    ],
+    ids=["sort_values", "set_index_sort_index", "set_index_reindex", "sort_inplace"],
+)
+def test_a_concat_re_indexed_before_any_use_is_silent(reindex: object) -> None:
+    async def main() -> pd.DataFrame:
+        result = reindex(await _done_set_concat())  # type: ignore[operator]
+        result["line"] = range(len(result))
+        return result.head(8)
+
+    frame = asyncio.run(main())
+    assert len(frame) == 8
+
+
+@pytest.mark.usefixtures("strict_guard")
+@pytest.mark.parametrize(
+    "use",
+    [
+        lambda f: f.reset_index(drop=True),
+        lambda f: f["value"].cumsum(),
+        lambda f: f.to_csv(),
+        lambda f: f.iloc[0],
+        lambda f: f.merge(f, on="part"),
+        lambda f: pd.concat([f, f]),
+    ],
+    ids=["reset_index", "column", "to_csv", "iloc", "merge", "concat"],
+)
+def test_the_first_use_of_an_unordered_concat_raises_in_strict_mode(use: object) -> None:
+    used_here: list[int] = []
+
+    async def main() -> None:
+        frame = await _done_set_concat()
+        used_here.append(sys._getframe().f_lineno + 1)
+        use(frame)  # type: ignore[operator]
+
+    with pytest.raises(FindingError) as raised:
+        asyncio.run(main())
+    finding = raised.value.finding
+    assert finding.code == "AW101"
+    roles = dict(finding.sites)
+    assert roles["pandas.concat()"].lineno == _done_set_concat.__code__.co_firstlineno + 3
+    assert "first use" in roles
+
+
+@pytest.mark.usefixtures("guard")
+def test_an_unordered_concat_dropped_unused_is_reported_when_it_dies() -> None:
+    async def main() -> list[int]:
+        frame = await _done_set_concat()
+        order = list(dict.fromkeys(frame.index.map(lambda _: 0)))  # no frame made from it
+        del frame
+        return order
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        asyncio.run(main())
+    # Warn mode reports only when the set really iterated out of order on this run.
+    for message in _aw101(caught):
+        assert "dropped" in message
