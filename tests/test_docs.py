@@ -358,7 +358,7 @@ def load_all():
 def load_from_the_done_set():
     async def main():
         done, _ = await asyncio.wait([asyncio.create_task(_load(d)) for d in range(3)])
-        return pd.concat([t.result() for t in done])
+        return pd.concat([t.result() for t in done]).reset_index(drop=True)
     return asyncio.run(main())
 """
 

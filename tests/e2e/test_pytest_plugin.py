@@ -68,7 +68,9 @@ async def load_day(day):
 async def from_wait():
     tasks = [asyncio.create_task(load_day(day)) for day in range(4)]
     done, _ = await asyncio.wait(tasks)
-    return pd.concat([task.result() for task in done], ignore_index=True)
+    sales = pd.concat([task.result() for task in done], ignore_index=True)
+    sales["line"] = range(1, len(sales) + 1)  # numbers the rows as they came
+    return sales
 
 
 async def from_gather():

@@ -134,6 +134,8 @@ def _scheduler_chose(batch: Batch, order: list[int]) -> str:
     kinds = {call.kind for call in (batch, *batch.followers)} & UNORDERED_KINDS
     calls = 1 + len(batch.followers)
     across = f", across {calls} calls" if calls > 1 else ""
+    if kinds == {"wait"} and calls == 1:
+        return "the order in which wait()'s done set iterates"
     if kinds == {"wait"}:
         return f"the order in which wait()'s done sets iterated{across}"
     if kinds == {"as_completed"}:
