@@ -306,3 +306,33 @@ def test_an_unordered_concat_dropped_unused_is_reported_when_it_dies() -> None:
     # Warn mode reports only when the set really iterated out of order on this run.
     for message in _aw101(caught):
         assert "dropped" in message
+
+
+@pytest.mark.usefixtures("strict_guard")
+def test_a_row_wise_step_before_the_sort_hands_the_hold_on() -> None:
+    async def main() -> pd.DataFrame:
+        lines = (await _done_set_concat()).assign(double=lambda d: d["value"] * 2)
+        lines = lines.rename(columns={"double": "twice"}).sort_values(["part", "value"])
+        lines["running"] = lines["twice"].cumsum()
+        return lines
+
+    assert asyncio.run(main())["part"].tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
+
+
+@pytest.mark.usefixtures("strict_guard")
+def test_a_concat_only_aggregated_by_key_is_silent() -> None:
+    async def main() -> pd.Series:
+        frame = await _done_set_concat()
+        return frame.groupby("part")["value"].sum()
+
+    assert asyncio.run(main()).tolist() == [1, 21, 41, 61]
+
+
+@pytest.mark.usefixtures("strict_guard")
+def test_reset_index_is_a_use_even_though_pandas_copies_inside_it() -> None:
+    async def main() -> None:
+        (await _done_set_concat()).reset_index(drop=True)
+
+    with pytest.raises(FindingError) as raised:
+        asyncio.run(main())
+    assert "first use" in dict(raised.value.finding.sites)

@@ -10,6 +10,7 @@ import contextvars
 import itertools
 import operator
 import os
+import sys
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -375,11 +376,11 @@ def _derived(frame: Any, other: Any, ref: Any) -> BaseException | None:
 def _settling(
     settle: Callable[[Any], BaseException | None],
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """A method that clears or confirms a held frame before it runs."""
+    """A method the program calls that clears or confirms a held frame before it runs."""
 
     def make(original: Callable[..., Any]) -> Callable[..., Any]:
         def method(self: Any, *args: Any, **kwargs: Any) -> Any:
-            if _first_use.held and _first_use.is_held(self):
+            if _first_use.held and _first_use.is_held(self) and _by_the_program():
                 used = settle(self)
                 if used is not None:
                     raise used  # strict mode: before the write or export happens
@@ -418,23 +419,68 @@ def _positional(value: Any) -> bool:
     return type(value) not in _lineage.FRAME_TYPES
 
 
-def _make_set_index(original: Callable[..., Any]) -> Callable[..., Any]:
-    """``set_index`` hands a hold on to its result: ``set_index(key).sort_index()`` re-indexes."""
+def _by_the_program() -> bool:
+    """Whether the patched method was called by the program, not by pandas on its own behalf.
 
-    def set_index(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if not (_first_use.held and _first_use.is_held(self)):
+    pandas calls ``copy``, ``reindex`` and others inside its operations (``reset_index`` copies
+    first): only the program's own call clears or hands on a hold. Frame 0 is this function,
+    1 the patched method, 2 its caller.
+    """
+    return not _callsite._is_internal(sys._getframe(2).f_code.co_filename)
+
+
+def _handing_on(original: Callable[..., Any]) -> Callable[..., Any]:
+    """A row-wise step that keeps every row where it was hands a hold on to the frame it returns.
+
+    ``pd.concat(frames).assign(v=...).sort_values(key)`` and ``set_index(key).sort_index()``
+    re-index before anything reads the order; the step in between does not read it either.
+    """
+
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not (_first_use.held and _first_use.is_held(self) and _by_the_program()):
             return original(self, *args, **kwargs)
         record = _first_use.take(self)
         result = original(self, *args, **kwargs)
         if record is not None:
             target = self if result is None else result  # inplace=True
             if not _first_use.hold(target, record):
-                _first_use.hold_failed(record)
+                used = _first_use.hold_failed(record)
+                if used is not None:
+                    raise used
         return result
 
-    return set_index
+    return method
 
 
+def _make_groupby(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``groupby`` with its default ``sort=True`` orders groups by key: the program re-indexed."""
+
+    def groupby(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if (
+            _first_use.held
+            and _first_use.is_held(self)
+            and kwargs.get("sort", True) is not False
+            and _by_the_program()
+        ):
+            _first_use.clear(self)
+        return original(self, *args, **kwargs)
+
+    return groupby
+
+
+# Row-wise steps that keep each row where it was: a hold on the frame moves to their result.
+_HANDING_ON = (
+    "set_index",
+    "assign",
+    "rename",
+    "astype",
+    "drop",
+    "fillna",
+    "dropna",
+    "query",
+    "replace",
+    "copy",
+)
 # Re-indexing by the program: the rows are put in an order of its own making.
 _CLEARING = ("sort_values", "sort_index", "reindex")
 # Uses that read the rows in the order they are in, without making a frame pandas finalizes.
@@ -459,7 +505,10 @@ def _patch_first_use(pandas: Any) -> None:
     from pandas.core.generic import NDFrame
 
     patch_method(NDFrame, "__finalize__", _make_finalize)
-    patch_method(pandas.DataFrame, "set_index", _make_set_index)
+    for name in _HANDING_ON:
+        _patch_where_defined(pandas.DataFrame, name, _handing_on)
+    for cls in (pandas.DataFrame, pandas.Series):
+        _patch_where_defined(cls, "groupby", _make_groupby)
     patch_method(pandas.DataFrame, "__setitem__", _make_setitem)
     for cls in (pandas.DataFrame, pandas.Series):
         for name in _CLEARING:
