@@ -181,7 +181,7 @@ def test_strict_fails_the_wait_test_naming_aw101_and_its_lines_and_passes_gather
             f"*asyncio.wait()*loaders.py:{WAIT_LINE} in from_wait",
             "*fix*use asyncio.gather()*",
             # The traceback ends at the user's line, not inside the patch layer.
-            f"loaders.py:{CONCAT_LINE}: FindingError",
+            f"loaders.py:{CONCAT_LINE + 1}: FindingError",
         ]
     )
     assert "_delivery.py" not in result.stdout.str()
