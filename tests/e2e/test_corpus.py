@@ -94,6 +94,8 @@ FLAKY_GAPS = {
     ("strict", "progress_loop_maps_back.py"),
     ("warn", "progress_loop_maps_back.py"),
     ("strict", "progress_loop_same_tick.py"),
+    # The second report needs one wait() to hand back two frames: an idle machine rarely does.
+    ("warn", "as_completed_after_wait.py"),
 }
 
 
