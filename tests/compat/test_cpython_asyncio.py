@@ -151,6 +151,48 @@ def _covered(test_id: str, names: list[str]) -> bool:
     return any(name == n or name.startswith(n + ".") for n in names)
 
 
+def _differences_that_reproduce(
+    plain: dict[str, Any], guarded: dict[str, Any], work: Path
+) -> tuple[dict[str, tuple[Any, ...]], dict[str, tuple[str | None, str | None]]]:
+    """Tests whose outcome differs with the guard on, and still does when run again.
+
+    Returns ``(differences, rerun)``: test id -> (off, warn, detail) for the differences that
+    reproduced, and test id -> (off, warn) from the second run of every first-run difference.
+    ``plain`` and ``guarded`` take the second run's outcomes in place of the first's.
+    """
+    differing = sorted(
+        test_id
+        for test_id in plain["outcomes"].keys() | guarded["outcomes"].keys()
+        if plain["outcomes"].get(test_id) != guarded["outcomes"].get(test_id)
+    )
+    rerun: dict[str, tuple[str | None, str | None]] = {}
+    if differing:
+        # A difference must reproduce: the same tests again, one process per mode, side by side.
+        names = sorted({_rerunnable(test_id) for test_id in differing})
+        again_plain, again_guarded = map(_merge, _run([(None, [names]), ("warn", [names])], work))
+        for test_id in differing:
+            rerun[test_id] = (
+                again_plain["outcomes"].get(test_id),
+                again_guarded["outcomes"].get(test_id),
+            )
+        for result, again in ((plain, again_plain), (guarded, again_guarded)):
+            # The second run's word replaces the first's, for each test and its subtests.
+            for test_id in [t for t in result["outcomes"] if _covered(t, names)]:
+                del result["outcomes"][test_id]
+            result["outcomes"].update(again["outcomes"])
+            result["details"].update(again["details"])
+    differences = {
+        test_id: (
+            plain["outcomes"].get(test_id),
+            guarded["outcomes"].get(test_id),
+            guarded["details"].get(test_id, ""),
+        )
+        for test_id in differing
+        if plain["outcomes"].get(test_id) != guarded["outcomes"].get(test_id)
+    }
+    return differences, rerun
+
+
 def _events(events: list[dict[str, Any]], *keys: str) -> collections.Counter[tuple[Any, ...]]:
     return collections.Counter(tuple(event.get(key) for key in keys) for event in events)
 
@@ -199,38 +241,7 @@ def test_cpython_asyncio_suite_has_the_same_outcome_with_the_guard_on(tmp_path: 
     assert guarded["batches_seen"] > 100, "the guard was installed but saw no batch"
     assert not any(state["asyncwarden_imported"] for state in plain["guard"]), plain["guard"]
 
-    differing = sorted(
-        test_id
-        for test_id in plain["outcomes"].keys() | guarded["outcomes"].keys()
-        if plain["outcomes"].get(test_id) != guarded["outcomes"].get(test_id)
-    )
-    rerun: dict[str, tuple[str | None, str | None]] = {}
-    if differing:
-        # A difference must reproduce: the same tests again, one process per mode, side by side.
-        names = sorted({_rerunnable(test_id) for test_id in differing})
-        again_plain, again_guarded = map(
-            _merge, _run([(None, [names]), ("warn", [names])], tmp_path / "again")
-        )
-        for test_id in differing:
-            rerun[test_id] = (
-                again_plain["outcomes"].get(test_id),
-                again_guarded["outcomes"].get(test_id),
-            )
-        for result, again in ((plain, again_plain), (guarded, again_guarded)):
-            # The second run's word replaces the first's, for each test and its subtests.
-            for test_id in [t for t in result["outcomes"] if _covered(t, names)]:
-                del result["outcomes"][test_id]
-            result["outcomes"].update(again["outcomes"])
-            result["details"].update(again["details"])
-    differences = {
-        test_id: (
-            plain["outcomes"].get(test_id),
-            guarded["outcomes"].get(test_id),
-            guarded["details"].get(test_id, ""),
-        )
-        for test_id in differing
-        if plain["outcomes"].get(test_id) != guarded["outcomes"].get(test_id)
-    }
+    differences, rerun = _differences_that_reproduce(plain, guarded, tmp_path / "again")
 
     summary = {
         "python": sys.version.split()[0],

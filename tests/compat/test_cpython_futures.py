@@ -29,12 +29,11 @@ import pytest
 
 from tests.compat.test_cpython_asyncio import (
     RUNNER,
-    _covered,
     _deal,
+    _differences_that_reproduce,
     _environment,
     _events,
     _merge,
-    _rerunnable,
     _run,
 )
 
@@ -79,37 +78,7 @@ def test_cpython_concurrent_futures_suite_has_the_same_outcome_with_the_guard_on
     assert guarded["batches_seen"] > 20, "the guard was installed but saw no batch"
     assert not any(state["asyncwarden_imported"] for state in plain["guard"]), plain["guard"]
 
-    differing = sorted(
-        test_id
-        for test_id in plain["outcomes"].keys() | guarded["outcomes"].keys()
-        if plain["outcomes"].get(test_id) != guarded["outcomes"].get(test_id)
-    )
-    rerun: dict[str, tuple[str | None, str | None]] = {}
-    if differing:
-        # A difference must reproduce: the same tests again, one process per mode, side by side.
-        names = sorted({_rerunnable(test_id) for test_id in differing})
-        again_plain, again_guarded = map(
-            _merge, _run([(None, [names]), ("warn", [names])], tmp_path / "again")
-        )
-        for test_id in differing:
-            rerun[test_id] = (
-                again_plain["outcomes"].get(test_id),
-                again_guarded["outcomes"].get(test_id),
-            )
-        for result, again in ((plain, again_plain), (guarded, again_guarded)):
-            for test_id in [t for t in result["outcomes"] if _covered(t, names)]:
-                del result["outcomes"][test_id]
-            result["outcomes"].update(again["outcomes"])
-            result["details"].update(again["details"])
-    differences = {
-        test_id: (
-            plain["outcomes"].get(test_id),
-            guarded["outcomes"].get(test_id),
-            guarded["details"].get(test_id, ""),
-        )
-        for test_id in differing
-        if plain["outcomes"].get(test_id) != guarded["outcomes"].get(test_id)
-    }
+    differences, rerun = _differences_that_reproduce(plain, guarded, tmp_path / "again")
     summary: dict[str, Any] = {
         "python": sys.version.split()[0],
         "classes": len(classes),
