@@ -66,6 +66,7 @@ class Plan:
     long_total: int
     long_batch: int
     startup_runs: int
+    pipeline_partitions: int = 200
     only: tuple[str, ...] = ()
     wall: bool = False
     concat_repeat: int = 0  # concats per sample; 0: enough for about 2,000 frames
@@ -73,7 +74,12 @@ class Plan:
     @property
     def sizes(self) -> dict[str, int]:
         small, large = self.concat_sizes
-        return {f"concat{small}": small, f"concat{large}": large, "merge": self.merge_rows}
+        return {
+            f"concat{small}": small,
+            f"concat{large}": large,
+            "merge": self.merge_rows,
+            "pipeline": self.pipeline_partitions,
+        }
 
     def workloads(self) -> list[str]:
         names = [*workloads.available_workloads(), *self.sizes]
@@ -109,6 +115,7 @@ QUICK = Plan(
     long_total=5_000,
     long_batch=500,
     startup_runs=2,
+    pipeline_partitions=40,
     concat_repeat=1,
 )
 
@@ -284,6 +291,8 @@ def title(plan: Plan, workload: str) -> str:
         return f"concat of {plan.sizes[workload]:,} frames"
     if workload == "merge":
         return f"merge, 2 x {plan.merge_rows:,} rows"
+    if workload == "pipeline":
+        return f"{plan.pipeline_partitions} partitions x 10 transformations, concat, merge"
     side = max(1, round(plan.tasks**0.5))
     return WORKLOAD_TITLES[workload].format(tasks=plan.tasks, side=side)
 
@@ -299,6 +308,8 @@ def budgets(results: Results) -> list[Budget]:
             limit = 1.05
         elif workload == "merge":
             limit = 1.02
+        elif workload == "pipeline":
+            limit = 1.03
         else:
             continue
         found.append(

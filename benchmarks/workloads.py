@@ -113,18 +113,42 @@ def time_asyncio(workload: Callable[[int], Awaitable[None]], n: int, debug: bool
 class Frames:
     """Frames that came out of tasks, made once per worker with the guard on: they are tracked."""
 
-    def __init__(self, small_counts: tuple[int, ...], merge_rows: int) -> None:
+    def __init__(self, small_counts: tuple[int, ...], merge_rows: int, partitions: int = 0) -> None:
         import asyncwarden
 
         self.small: dict[int, list[Any]] = {}
         self.merge_rows = merge_rows
         self.left: Any = None
         self.right: Any = None
+        self.partitions: list[Any] = []
+        self.stores: Any = None
         with asyncwarden.guarded("warn"):
             for count in small_counts:
                 self.small[count] = asyncio.run(self._small_frames(count))
             if merge_rows:
                 self.left, self.right = asyncio.run(self._big_frames(merge_rows))
+            if partitions:
+                self.partitions, self.stores = asyncio.run(self._partitions(partitions))
+
+    @staticmethod
+    async def _partitions(count: int) -> tuple[list[Any], Any]:
+        import numpy as np
+        import pandas as pd
+
+        async def load(day: int) -> Any:
+            generator = np.random.default_rng(day)
+            return pd.DataFrame(
+                {
+                    "day": day,
+                    "store": generator.integers(0, 50, 100),
+                    "amount": generator.random(100) * 100,
+                    "note": np.where(generator.random(100) > 0.9, None, "ok"),
+                }
+            )
+
+        frames = list(await asyncio.gather(*[load(day) for day in range(count)]))
+        stores = pd.DataFrame({"store": range(50), "region": [f"r{i % 5}" for i in range(50)]})
+        return frames, stores
 
     @staticmethod
     async def _small_frames(count: int) -> list[Any]:
@@ -156,6 +180,33 @@ def time_concat(frames: list[Any], repeat: int) -> float:
     for _ in range(repeat):
         pd.concat(frames)
     return (clock() - start) / repeat
+
+
+def time_pipeline(partitions: list[Any], stores: Any) -> float:
+    """Ten ordinary transformations of each task's frame, then a concat and a merge.
+
+    The partitions came out of tasks, so each transformation's result is a frame the guard
+    follows (``NDFrame.__finalize__``): the cost of lineage through transformations.
+    """
+    import pandas as pd
+
+    gc.collect()
+    start = clock()
+    shaped = []
+    for frame in partitions:
+        part = frame.assign(net=frame["amount"] * 0.8)
+        part = part.rename(columns={"amount": "gross"})
+        part = part.astype({"store": "int32"})
+        part = part[part["gross"] > 1.0]
+        part = part.dropna()
+        part = part.fillna({"note": ""})
+        part = part[["day", "store", "gross", "net"]]
+        part = part.query("net >= 0")
+        part = part.reset_index(drop=True)
+        shaped.append(part.copy())
+    combined = pd.concat(shaped, ignore_index=True)
+    combined.merge(stores, on="store", how="left", validate="many_to_one")
+    return clock() - start
 
 
 def time_merge(left: Any, right: Any) -> float:
@@ -350,11 +401,12 @@ def run_worker(
     arm = ARMS[arm_name]()
     arm.setup()
     frames: Frames | None = None
-    pandas_workloads = [w for w in workloads if w.startswith(("concat", "merge"))]
+    pandas_workloads = [w for w in workloads if w.startswith(("concat", "merge", "pipeline"))]
     if pandas_workloads and arm.touches_pandas:
         counts = tuple(sizes[w] for w in pandas_workloads if w.startswith("concat"))
         merge_rows = sizes.get("merge", 0) if "merge" in pandas_workloads else 0
-        frames = Frames(counts, merge_rows)
+        partitions = sizes.get("pipeline", 0) if "pipeline" in pandas_workloads else 0
+        frames = Frames(counts, merge_rows, partitions)
     samples: dict[str, dict[str, list[float]]] = {}
     for workload in workloads:
         if workload in pandas_workloads and frames is None:
@@ -397,4 +449,6 @@ def _sampler(
         # Repeat a short concat so one sample lasts long enough for the clock.
         repeat = concat_repeat or max(1, 2000 // len(small))
         return lambda: time_concat(small, repeat)
+    if workload == "pipeline":
+        return lambda: time_pipeline(frames.partitions, frames.stores)
     return lambda: time_merge(frames.left, frames.right)

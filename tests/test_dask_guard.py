@@ -50,7 +50,7 @@ def test_wait_done_set_into_concat_is_aw101_in_strict_mode(client: Client) -> No
     done, not_done = distributed.wait(futures)
     assert type(done) is set and not not_done
     with pytest.raises(FindingError) as raised:
-        pd.concat([f.result() for f in done])
+        pd.concat([f.result() for f in done]).reset_index(drop=True)  # a use of the row order
     finding = raised.value.finding
     assert finding.code == "AW101"
     assert finding.site.filename == __file__
@@ -65,7 +65,7 @@ def test_gather_of_the_done_set_is_aw101_and_gather_in_input_order_is_silent(
     futures = client.map(load, range(4), pure=False)
     done, _ = distributed.wait(futures)
     with pytest.raises(FindingError):
-        pd.concat(client.gather(list(done)))
+        pd.concat(client.gather(list(done))).reset_index(drop=True)  # a use of the row order
     combined = pd.concat(client.gather(futures), ignore_index=True)
     assert combined["part"].tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
     lineage = asyncwarden.lineage(combined)
@@ -105,7 +105,7 @@ def test_as_completed_order_into_concat_is_aw101(client: Client, with_results: b
     frames = _released_in(client, [1, 0], with_results)
     assert [frame["part"].iat[0] for frame in frames] == [1, 0]
     with pytest.raises(FindingError) as raised:
-        pd.concat(frames)
+        pd.concat(frames).reset_index(drop=True)  # a use of the row order
     finding = raised.value.finding
     assert "[1, 0] (completion order, as as_completed() yields)" in finding.message
     assert any(role.startswith("distributed.as_completed() #") for role, _ in finding.sites)
@@ -161,7 +161,7 @@ with Client(sys.argv[1]) as client:
     futures = client.map(load, range(4), pure=False)
     done, _ = wait(futures)
     print("in order", pd.concat(client.gather(futures))["part"].tolist(), flush=True)
-    pd.concat([f.result() for f in done])
+    pd.concat([f.result() for f in done]).reset_index(drop=True)  # a use of the row order
     print("done set concatenated", flush=True)
 """
 

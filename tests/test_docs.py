@@ -358,7 +358,7 @@ def load_all():
 def load_from_the_done_set():
     async def main():
         done, _ = await asyncio.wait([asyncio.create_task(_load(d)) for d in range(3)])
-        return pd.concat([t.result() for t in done])
+        return pd.concat([t.result() for t in done]).reset_index(drop=True)
     return asyncio.run(main())
 """
 
@@ -383,7 +383,7 @@ def test_pytest_example_suite_passes_and_fails_as_the_comments_say(tmp_path: Pat
     assert "AW101 unordered-concat" in done.stdout
     assert "1 passed" in done.stdout
     # The failure report the page shows is this run's, line for line (pytest adds a few more).
-    shown = _finding_lines(runs("docs/pytest.md", "async def sales_from_wait()").text)
+    shown = _finding_lines(runs("docs/pytest.md", "def test_revenue_from_wait() -> None:").text)
     printed = iter(_finding_lines(done.stdout))
     missing = [line for line in shown if not any(line == seen for seen in printed)]
     assert missing == [], done.stdout
@@ -610,7 +610,7 @@ RUN_BY_TESTS = {
     ("docs/pytest.md", "import pytest"),
     ("docs/pytest.md", "import asyncwarden"),
     ("docs/pytest.md", "cd examples/strict_in_pytest"),
-    ("docs/pytest.md", "async def sales_from_wait()"),
+    ("docs/pytest.md", "def test_revenue_from_wait() -> None:"),
     ("docs/telemetry.md", "from asyncwarden.instrumentation import"),
     ("docs/telemetry.md", "OTEL_TRACES_EXPORTER=console"),
 }

@@ -56,7 +56,7 @@ def test_wait_done_set_into_concat_is_aw101_in_strict_mode_on_every_run(
     futures = [pool.submit(load, part) for part in range(4)]
     done, _ = concurrent.futures.wait(futures)
     with pytest.raises(FindingError) as raised:
-        pd.concat([f.result() for f in done])
+        pd.concat([f.result() for f in done]).reset_index(drop=True)  # a use of the row order
     finding = raised.value.finding
     assert finding.code == "AW101"
     assert finding.site.filename == __file__
@@ -159,7 +159,7 @@ def _in_completion_order(
 def test_as_completed_order_into_concat_is_aw101(pool: ThreadPoolExecutor) -> None:
     frames = _in_completion_order(pool, [3, 1, 0, 2], lambda f: f.result())  # type: ignore[attr-defined]
     with pytest.raises(FindingError) as raised:
-        pd.concat(frames)
+        pd.concat(frames).reset_index(drop=True)  # a use of the row order
     finding = raised.value.finding
     assert finding.code == "AW101"
     assert "[3, 1, 0, 2] (completion order, as as_completed() yields)" in finding.message
@@ -318,6 +318,7 @@ if __name__ == "__main__":
         print("in order", ordered["part"].tolist())
         print("distributed imported", "distributed" in sys.modules)
         shuffled = pd.concat([f.result() for f in done], ignore_index=True)
+        shuffled["line"] = range(1, len(shuffled) + 1)
         print("rows", len(shuffled))
 """
 

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -28,12 +29,27 @@ async def _partition(i: int) -> pd.DataFrame:
     return pd.DataFrame({"day": [i]})
 
 
+async def _in_reverse(n: int, make: Any) -> list[pd.DataFrame]:
+    """Frames in the order a FIRST_COMPLETED loop gets them: the last partition finishes first."""
+    ready = [asyncio.Event() for _ in range(n)]
+
+    async def load(i: int) -> pd.DataFrame:
+        await ready[i].wait()
+        return await make(i)
+
+    pending = {asyncio.create_task(load(i)) for i in range(n)}
+    frames: list[pd.DataFrame] = []
+    for i in reversed(range(n)):
+        ready[i].set()  # exactly one member can finish before this wait() returns
+        done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        frames += [t.result() for t in done]
+    return frames
+
+
 def _wrong_pipeline(n: int = 3) -> pd.DataFrame:
     async def main() -> pd.DataFrame:
-        tasks = [asyncio.create_task(_partition(i)) for i in range(n)]
-        done, _ = await asyncio.wait(tasks)
-        position = {task: i for i, task in enumerate(tasks)}
-        return pd.concat([t.result() for t in sorted(done, key=lambda t: -position[t])])
+        frames = await _in_reverse(n, _partition)
+        return pd.concat(frames).reset_index(drop=True)  # reads the rows as they came
 
     with pytest.warns(asyncwarden.UnorderedConcatWarning):
         return _wrong_pipeline_run(main)
@@ -82,9 +98,10 @@ def test_json_mode_sends_batch_and_combine_events_through_the_applications_struc
         _wrong_pipeline()
     by_name = {e["event"]: e for e in events}
     assert {sc.EVENT_BATCH, sc.EVENT_COMBINE, sc.EVENT_FINDING} <= set(by_name)
-    batch = by_name[sc.EVENT_BATCH]
+    # The first wait() of the FIRST_COMPLETED loop: one member done, two still pending.
+    batch = next(e for e in events if e["event"] == sc.EVENT_BATCH)
     assert batch["log_level"] == "debug"
-    assert (batch["kind"], batch["size"], batch["done"], batch["pending"]) == ("wait", 3, 3, 0)
+    assert (batch["kind"], batch["size"], batch["done"], batch["pending"]) == ("wait", 3, 1, 2)
     assert batch["duration_s"] >= 0
     combine = by_name[sc.EVENT_COMBINE]
     assert (combine["operation"], combine["rows_in"], combine["rows_out"]) == (

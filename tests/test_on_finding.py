@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -17,11 +18,26 @@ async def _part(i: int) -> pd.DataFrame:
     return pd.DataFrame({"day": [i]})
 
 
+async def _in_reverse(n: int, make: Any) -> list[pd.DataFrame]:
+    """Frames in the order a FIRST_COMPLETED loop gets them: the last partition finishes first."""
+    ready = [asyncio.Event() for _ in range(n)]
+
+    async def load(i: int) -> pd.DataFrame:
+        await ready[i].wait()
+        return await make(i)
+
+    pending = {asyncio.create_task(load(i)) for i in range(n)}
+    frames: list[pd.DataFrame] = []
+    for i in reversed(range(n)):
+        ready[i].set()  # exactly one member can finish before this wait() returns
+        done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        frames += [t.result() for t in done]
+    return frames
+
+
 async def _wrong() -> pd.DataFrame:
-    tasks = [asyncio.create_task(_part(i)) for i in range(3)]
-    done, _ = await asyncio.wait(tasks)
-    position = {task: i for i, task in enumerate(tasks)}
-    return pd.concat([t.result() for t in sorted(done, key=lambda t: -position[t])])
+    frames = await _in_reverse(3, _part)
+    return pd.concat(frames).reset_index(drop=True)  # reads the rows as they came
 
 
 def test_findings_acknowledged_with_allow_are_not_passed_on(guard: None) -> None:

@@ -27,7 +27,9 @@ def _wrong(n: int = 4) -> pd.DataFrame:
     async def main() -> pd.DataFrame:
         tasks = [asyncio.create_task(partition(i)) for i in range(n)]
         done, _ = await asyncio.wait(tasks)
-        return pd.concat([t.result() for t in done])
+        sales = pd.concat([t.result() for t in done])
+        sales["running"] = sales["value"].cumsum()  # reads the rows in the order they came
+        return sales
 
     return asyncio.run(main())
 
@@ -132,7 +134,7 @@ def test_as_completed_order_into_concat_is_aw101_when_it_differs_from_submission
         tasks = [asyncio.create_task(gated(i)) for i in range(3)]
         events[2].set()
         frames = [await f for f in asyncio.as_completed(tasks)]
-        return pd.concat(frames)
+        return pd.concat(frames).reset_index(drop=True)
 
     with pytest.raises(FindingError) as raised:
         asyncio.run(main())

@@ -96,11 +96,19 @@ def _wrong_pipeline(tracer: trace.Tracer, n: int = 4) -> pd.DataFrame:
 
     async def main() -> pd.DataFrame:
         with tracer.start_as_current_span("etl"):
-            tasks = [asyncio.create_task(_partition(i)) for i in range(n)]
-            done, _ = await asyncio.wait(tasks)
-            position = {task: i for i, task in enumerate(tasks)}
-            frames = [t.result() for t in sorted(done, key=lambda t: -position[t])]
-            return pd.concat(frames)
+            ready = [asyncio.Event() for _ in range(n)]
+
+            async def load(i: int) -> pd.DataFrame:
+                await ready[i].wait()
+                return await _partition(i)
+
+            pending = {asyncio.create_task(load(i)) for i in range(n)}
+            frames: list[pd.DataFrame] = []
+            for i in reversed(range(n)):
+                ready[i].set()  # exactly one member can finish before this wait() returns
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                frames += [t.result() for t in done]
+            return pd.concat(frames).reset_index(drop=True)  # reads the rows as they came
 
     return asyncio.run(main())
 
@@ -126,18 +134,21 @@ def test_wrong_pipeline_yields_batch_span_concat_span_with_aw101_and_finding_cou
     with pytest.warns(asyncwarden.UnorderedConcatWarning):
         _wrong_pipeline(tracer)
     etl = otel.one("etl")
-    batch = otel.one(sc.SPAN_BATCH)
+    # One batch, taken up by four wait() calls: the first call's span is the batch's.
+    batches = sorted(otel.finished(sc.SPAN_BATCH), key=lambda span: span.start_time or 0)
+    assert len(batches) == 4
+    batch = batches[0]
     combine = otel.one(sc.SPAN_COMBINE)
     assert batch.parent is not None and batch.parent.span_id == etl.context.span_id
     assert combine.parent is not None and combine.parent.span_id == etl.context.span_id
     attributes = _attrs(batch)
     assert attributes[sc.BATCH_KIND] == "wait"
     assert attributes[sc.BATCH_SIZE] == 4
-    assert attributes[sc.BATCH_DONE] == 4
-    assert attributes[sc.BATCH_PENDING] == 0
-    assert attributes[sc.BATCH_RETURN_WHEN] == "ALL_COMPLETED"
+    assert attributes[sc.BATCH_DONE] == 1
+    assert attributes[sc.BATCH_PENDING] == 3
+    assert attributes[sc.BATCH_RETURN_WHEN] == "FIRST_COMPLETED"
     assert attributes[sc.BATCH_SUBMISSION_ORDER] == (0, 1, 2, 3)
-    assert sorted(attributes[sc.BATCH_CONSUMED_ORDER]) == [0, 1, 2, 3]
+    assert attributes[sc.BATCH_CONSUMED_ORDER] == (3,)
     assert attributes[sc.CODE_FILEPATH] == __file__
     assert attributes[sc.CODE_FUNCTION].endswith("main")  # qualified from 3.11 on
     assert batch.start_time is not None and batch.end_time is not None
@@ -167,9 +178,9 @@ def test_wrong_pipeline_yields_batch_span_concat_span_with_aw101_and_finding_cou
     assert count.value == 1
     (duration,) = otel.points(sc.METRIC_BATCH_DURATION)
     assert dict(duration.attributes) == {sc.METRIC_KIND_ATTRIBUTE: "wait"}
-    assert duration.count == 1
+    assert duration.count == 4
     (size,) = otel.points(sc.METRIC_BATCH_SIZE)
-    assert size.sum == 4
+    assert size.sum == 4 + 3 + 2 + 1
 
 
 def test_batch_span_is_parented_by_the_users_span_and_parents_none_of_the_users_spans(

@@ -374,11 +374,15 @@ import pandas as pd
 async def part(i):
     return pd.DataFrame({"a": [i, i]})
 
+async def broken():
+    raise OSError("partition 1 unreadable")
+
 async def main(how):
     frames = await asyncio.gather(*(part(i) for i in range(3)))
-    if how == "concat":
-        done, _ = await asyncio.wait([asyncio.ensure_future(part(i)) for i in range(3)])
-        return pd.concat([task.result() for task in done])  # the user's line
+    if how == "concat":  # AW201 is decided at the concat (AW101 waits for the result's use)
+        results = await asyncio.gather(part(0), broken(), return_exceptions=True)
+        frames = [r for r in results if not isinstance(r, BaseException)]
+        return pd.concat(frames)  # the user's line
     other = pd.DataFrame({"b": [1, 2]})
     combined = pd.concat(frames)
     if how == "merge":
@@ -410,7 +414,7 @@ def test_a_finding_error_comes_out_of_the_users_call_with_one_real_frame_below_i
     assert "asyncwarden" in Path(real).parts
     source = lines[index + 1].strip()
     assert source == Path(real).read_text().splitlines()[int(frame["line"]) - 1].strip()
-    assert lines[index + 2].startswith("asyncwarden.exceptions.FindingError: AW10")
+    assert lines[index + 2].startswith("asyncwarden.exceptions.FindingError: AW")
     assert "<asyncwarden guard>" not in result.stderr
     assert "_delivery.py" not in result.stderr and "_report.py" not in result.stderr
 

@@ -50,53 +50,17 @@ from tests.conftest import ROOT, run_python
 CORPUS = ROOT / "tests" / "corpus"
 
 # (mode, program) -> what today's guard gets wrong there. Delete an entry once it is fixed.
-_AFTER_SORT = "AW101 on a concat that is re-sorted by its key before any use"
-_DONE_SET_TRANSFORMED = "AW101 missed: done-set frames transformed before the concat are untracked"
-_REWAIT = "AW101 missed: frames appended across re-waits of one batch, one frame per done set"
+_QUEUE = "README Limits: frames appended by Queue workers are not results of a batch's tasks"
+_CALLBACKS = "README Limits: a TaskGroup's completion order would cost a callback per task"
 KNOWN_GAPS: dict[tuple[str, str], str] = {
-    ("strict", "as_completed_sorted_by_key.py"): "AW101 on frames sorted by their key column",
-    ("warn", "as_completed_sorted_by_key.py"): "AW101 on frames sorted by their key column",
-    ("strict", "concat_then_reindex.py"): _AFTER_SORT,
-    ("warn", "concat_then_reindex.py"): _AFTER_SORT,
-    ("strict", "concat_then_sort_index.py"): _AFTER_SORT,
-    ("warn", "concat_then_sort_index.py"): _AFTER_SORT,
-    ("strict", "concat_then_sort_values.py"): _AFTER_SORT,
-    ("warn", "concat_then_sort_values.py"): _AFTER_SORT,
-    ("strict", "concat_assign_then_sort.py"): _AFTER_SORT,
-    ("warn", "concat_assign_then_sort.py"): _AFTER_SORT,
-    ("strict", "concat_then_groupby.py"): "AW101 on a concat only aggregated by key (groupby)",
-    ("warn", "concat_then_groupby.py"): "AW101 on a concat only aggregated by key (groupby)",
-    ("strict", "sorted_then_reset_index.py"): _AFTER_SORT,
-    ("warn", "sorted_then_reset_index.py"): _AFTER_SORT,
-    ("strict", "progress_loop_maps_back.py"): "AW101 when a later wait()'s done set holds two",
-    ("warn", "progress_loop_maps_back.py"): "AW101 when a later wait()'s done set holds two",
-    ("strict", "progress_loop_same_tick.py"): "AW101: the pending set taken as submission order",
-    ("warn", "progress_loop_same_tick.py"): "AW101: the pending set taken as submission order",
-    ("strict", "done_set_assign.py"): _DONE_SET_TRANSFORMED,
-    ("warn", "done_set_assign.py"): _DONE_SET_TRANSFORMED,
-    ("strict", "done_set_copy_set_index_iloc.py"): _DONE_SET_TRANSFORMED,
-    ("warn", "done_set_copy_set_index_iloc.py"): _DONE_SET_TRANSFORMED,
-    ("strict", "done_set_filter_query_fillna.py"): _DONE_SET_TRANSFORMED,
-    ("warn", "done_set_filter_query_fillna.py"): _DONE_SET_TRANSFORMED,
-    ("strict", "done_set_rename_astype_select.py"): _DONE_SET_TRANSFORMED,
-    ("warn", "done_set_rename_astype_select.py"): _DONE_SET_TRANSFORMED,
-    ("strict", "progress_loop_appends.py"): _REWAIT,
-    ("warn", "progress_loop_appends.py"): _REWAIT,
-    ("strict", "queue_workers_append.py"): "AW101 missed: frames appended by Queue workers",
-    ("warn", "queue_workers_append.py"): "AW101 missed: frames appended by Queue workers",
-    ("strict", "taskgroup_callbacks_append.py"): "AW101 missed: TaskGroup done-callback order",
-    ("warn", "taskgroup_callbacks_append.py"): "AW101 missed: TaskGroup done-callback order",
-    ("warn", "as_completed_after_wait.py"): "AW101 reported once per wait() and as_completed()",
+    ("strict", "queue_workers_append.py"): _QUEUE,
+    ("warn", "queue_workers_append.py"): _QUEUE,
+    ("strict", "taskgroup_callbacks_append.py"): _CALLBACKS,
+    ("warn", "taskgroup_callbacks_append.py"): _CALLBACKS,
 }
 # Gaps that today's guard shows on some runs only, and on a quiet machine seldom: not strict, so
 # that a run where the gap did not show is not a failure. Delete both entries once it is fixed.
-FLAKY_GAPS = {
-    ("strict", "progress_loop_maps_back.py"),
-    ("warn", "progress_loop_maps_back.py"),
-    ("strict", "progress_loop_same_tick.py"),
-    # The second report needs one wait() to hand back two frames: an idle machine rarely does.
-    ("warn", "as_completed_after_wait.py"),
-}
+FLAKY_GAPS: set[tuple[str, str]] = set()
 
 
 @dataclass(frozen=True)

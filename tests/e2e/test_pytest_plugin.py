@@ -68,7 +68,9 @@ async def load_day(day):
 async def from_wait():
     tasks = [asyncio.create_task(load_day(day)) for day in range(4)]
     done, _ = await asyncio.wait(tasks)
-    return pd.concat([task.result() for task in done], ignore_index=True)
+    sales = pd.concat([task.result() for task in done], ignore_index=True)
+    sales["line"] = range(1, len(sales) + 1)  # numbers the rows as they came
+    return sales
 
 
 async def from_gather():
@@ -179,7 +181,7 @@ def test_strict_fails_the_wait_test_naming_aw101_and_its_lines_and_passes_gather
             f"*asyncio.wait()*loaders.py:{WAIT_LINE} in from_wait",
             "*fix*use asyncio.gather()*",
             # The traceback ends at the user's line, not inside the patch layer.
-            f"loaders.py:{CONCAT_LINE}: FindingError",
+            f"loaders.py:{CONCAT_LINE + 1}: FindingError",
         ]
     )
     assert "_delivery.py" not in result.stdout.str()

@@ -11,6 +11,7 @@ from typing import Any
 
 from asyncwarden import _compat, _observers
 from asyncwarden._failopen import internal_error
+from asyncwarden._patches import _asyncio_rewait
 from asyncwarden._patches._asyncio_common import (
     Positions,
     all_futures,
@@ -68,6 +69,8 @@ def _completion_recorder(
                     completed(new_ref(future))
                     if not plain:
                         record(batch, positions(future), future)
+                        if batch.origin is not None:
+                            _asyncio_rewait.link_to_origin(batch, (future,), positions)
                 if count() == size:
                     batch.finished = time.time()
                     if _observers.on_batch_finished:
@@ -87,7 +90,15 @@ def _watch_completions(batch: Batch, items: list[Any], queue: Any, todo: Iterabl
         made = {id(t.get_coro()): t for t in todo if hasattr(t, "get_coro")}
         futures = [item if asyncio.isfuture(item) else made.get(id(item)) for item in items]
         futures = (f for f in futures if f is not None)
-    positions = register_in_order(batch, items, futures)
+    ordered = items
+    if not batch.input_ordered and futures is items:
+        ordered = _asyncio_rewait.by_creation(items) or items
+        batch.input_ordered = ordered is not items
+        futures = ordered
+    positions = register_in_order(batch, ordered, futures)
+    origin = _asyncio_rewait.origin_of(ordered)
+    if origin is not None:
+        _asyncio_rewait.join_origin(batch, origin[0], origin[1], ordered)
     queue.put_nowait = _completion_recorder(batch, positions, queue.put_nowait)
 
 

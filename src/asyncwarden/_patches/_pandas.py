@@ -10,6 +10,7 @@ import contextvars
 import itertools
 import operator
 import os
+import sys
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -18,8 +19,8 @@ from asyncwarden import _observers
 from asyncwarden._failopen import internal_error
 from asyncwarden._findings import _delivery
 from asyncwarden._patches._replay import Replay
-from asyncwarden._patches._wrapping import patch
-from asyncwarden._rules import _catalog
+from asyncwarden._patches._wrapping import patch, patch_method
+from asyncwarden._rules import _catalog, _first_use
 from asyncwarden._tracking import _callsite, _lineage
 from asyncwarden._tracking._lineage import Link, Source
 
@@ -179,6 +180,7 @@ def _concat(
     findings: list[Any] = []
     record: Link | None = None
     combination = None
+    values: list[Any] = []
     try:
         objs = args[0] if args else kwargs.get("objs")
         keyed = kwargs.get("keys") is not None or (
@@ -204,7 +206,9 @@ def _concat(
             record = _concat_link(values, links, kwargs, site, groups, sources)
     except Exception as error:
         internal_error("pandas.concat", error)
-        findings, record = [], None
+        findings, record, values = [], None, []
+    if _first_use.held and (used := _confirm_inputs(values)) is not None:
+        raise used  # strict mode: outside the fail-open block
     start = time.time()
     token = _inside.set(True)
     try:
@@ -214,6 +218,9 @@ def _concat(
     if record is not None and combination is not None:
         try:
             _lineage.link(result, record)
+            held = _hold_unordered(result, findings)
+            if held is not None:
+                findings = held.others
             if _observers.on_combined:
                 # Row counts are index lengths, never read from the data; when every input
                 # has a RangeIndex its bounds, already read, give them without a call per frame.
@@ -221,12 +228,35 @@ def _concat(
                 rows = map(len, ranges if len(ranges) == len(values) else values)
                 # Filled in on the combination itself: the rules have run, nothing else holds it.
                 combination.rows, combination.rows_out = tuple(rows), len(result)
-                _observers.combined(combination, start, time.time(), findings, result)
+                if held is None:
+                    _observers.combined(combination, start, time.time(), findings, result)
+                else:  # the combine span goes out when the hold is settled, with its outcome
+                    held.combination, held.start, held.end = combination, start, time.time()
         except Exception as error:
             internal_error("pandas.concat result", error)
     if findings and (finding_error := _delivery.first_error(findings)) is not None:
         raise finding_error
     return result
+
+
+def _hold_unordered(result: Any, findings: list[Any]) -> _first_use.Held | None:
+    """Hold AW101 on the concat's result until its first use (``_first_use``); None if none."""
+    unordered = [f for f in findings if f.code == "AW101" and not _delivery.is_allowed(f.code)]
+    if not unordered:
+        return None
+    held = _first_use.Held(unordered, others=[f for f in findings if f not in unordered])
+    return held if _first_use.hold(result, held) else None
+
+
+def _confirm_inputs(frames: list[Any]) -> BaseException | None:
+    """A held frame taken into a concat, merge or join: that is its first use."""
+    site = None
+    found = None
+    for frame in frames:
+        if _first_use.is_held(frame):
+            site = site or _callsite.capture(1)
+            found = _first_use.confirm(frame, site) or found
+    return found
 
 
 def _merge_sides(
@@ -268,6 +298,9 @@ def _combine(operation: str) -> Callable[[Wrapped, Any, tuple[Any, ...], dict[st
         except Exception as error:
             internal_error(f"pandas {operation}", error)
             combination = None
+            left = right = None
+        if _first_use.held and (used := _confirm_inputs([left, right])) is not None:
+            raise used  # strict mode: outside the fail-open block
         start = time.time()
         token = _inside.set(True)
         try:
@@ -291,6 +324,207 @@ def _combine(operation: str) -> Callable[[Wrapped, Any, tuple[Any, ...], dict[st
         return result
 
     return wrapper
+
+
+# -- lineage through transformations, and the first use of a held concat result ------------
+
+_links = _lineage.links_table()
+
+
+def _make_finalize(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``NDFrame.__finalize__``: pandas calls it on nearly every frame it derives from another.
+
+    pandas uses it to carry ``attrs`` and ``flags`` from an input to a result (``assign``,
+    ``rename``, ``astype``, filters, ``loc``/``iloc``, ``query``, ``fillna``, ``copy``, ...).
+    When the input is a linked frame, the result is linked too (``_lineage.link_derived``), and
+    a held concat result meets its first use (``_first_use``). A plain function, not a wrapt
+    wrapper: it runs several times per pandas operation; with no linked input it costs a dict
+    lookup.
+    """
+    links_get = _links.get
+    held = _first_use.held
+
+    def __finalize__(self: Any, other: Any, method: Any = None, **kwargs: Any) -> Any:
+        result = original(self, other, method, **kwargs)
+        ref = links_get(id(other))
+        # A Series made from a linked frame (a column) carries no partition: only a held frame
+        # needs a look then.
+        if ref is not None and (type(self) is type(other) or held) and self is not other:
+            used = _derived(self, other, ref)
+            if used is not None:
+                raise used  # strict mode: the first use of a held concat result
+        return result
+
+    return __finalize__
+
+
+def _derived(frame: Any, other: Any, ref: Any) -> BaseException | None:
+    try:
+        if ref() is not other:
+            return None
+        if type(frame) is type(other):
+            _lineage.link_derived(frame, ref.record)
+        if not _first_use.held or not _first_use.is_held(other):
+            return None
+        site = _callsite.capture(1)
+    except Exception as error:
+        internal_error("pandas derived frame", error)
+        return None
+    return _first_use.confirm(other, site)
+
+
+def _settling(
+    settle: Callable[[Any], BaseException | None],
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A method the program calls that clears or confirms a held frame before it runs."""
+
+    def make(original: Callable[..., Any]) -> Callable[..., Any]:
+        def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if _first_use.held and _first_use.is_held(self) and _by_the_program():
+                used = settle(self)
+                if used is not None:
+                    raise used  # strict mode: before the write or export happens
+            return original(self, *args, **kwargs)
+
+        return method
+
+    return make
+
+
+def _confirm_here(frame: Any) -> BaseException | None:
+    return _first_use.confirm(frame, _callsite.capture(1))
+
+
+def _make_setitem(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``frame[column] = values`` numbers the rows as they are when ``values`` is positional.
+
+    A list, range, array or Index is laid along the rows in their current order
+    (``lines["line"] = lines.index + 1``): a use of the order. A scalar is the same everywhere
+    and a Series is aligned by label: neither is.
+    """
+
+    def __setitem__(self: Any, key: Any, value: Any) -> Any:
+        if _first_use.held and _first_use.is_held(self) and _positional(value):
+            used = _first_use.confirm(self, _callsite.capture(1))
+            if used is not None:
+                raise used
+        return original(self, key, value)
+
+    return __setitem__
+
+
+def _positional(value: Any) -> bool:
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
+        return False
+    return type(value) not in _lineage.FRAME_TYPES
+
+
+def _by_the_program() -> bool:
+    """Whether the patched method was called by the program, not by pandas on its own behalf.
+
+    pandas calls ``copy``, ``reindex`` and others inside its operations (``reset_index`` copies
+    first): only the program's own call clears or hands on a hold. Frame 0 is this function,
+    1 the patched method, 2 its caller.
+    """
+    return not _callsite._is_internal(sys._getframe(2).f_code.co_filename)
+
+
+def _handing_on(original: Callable[..., Any]) -> Callable[..., Any]:
+    """A row-wise step that keeps every row where it was hands a hold on to the frame it returns.
+
+    ``pd.concat(frames).assign(v=...).sort_values(key)`` and ``set_index(key).sort_index()``
+    re-index before anything reads the order; the step in between does not read it either.
+    """
+
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not (_first_use.held and _first_use.is_held(self) and _by_the_program()):
+            return original(self, *args, **kwargs)
+        record = _first_use.take(self)
+        result = original(self, *args, **kwargs)
+        if record is not None:
+            target = self if result is None else result  # inplace=True
+            if not _first_use.hold(target, record):
+                used = _first_use.hold_failed(record)
+                if used is not None:
+                    raise used
+        return result
+
+    return method
+
+
+def _make_groupby(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``groupby`` with its default ``sort=True`` orders groups by key: the program re-indexed."""
+
+    def groupby(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if (
+            _first_use.held
+            and _first_use.is_held(self)
+            and kwargs.get("sort", True) is not False
+            and _by_the_program()
+        ):
+            _first_use.clear(self)
+        return original(self, *args, **kwargs)
+
+    return groupby
+
+
+# Row-wise steps that keep each row where it was: a hold on the frame moves to their result.
+_HANDING_ON = (
+    "set_index",
+    "assign",
+    "rename",
+    "astype",
+    "drop",
+    "fillna",
+    "dropna",
+    "query",
+    "replace",
+    "copy",
+)
+# Re-indexing by the program: the rows are put in an order of its own making.
+_CLEARING = ("sort_values", "sort_index", "reindex")
+# Uses that read the rows in the order they are in, without making a frame pandas finalizes.
+_CONFIRMING = (
+    "to_csv",
+    "to_parquet",
+    "to_json",
+    "to_excel",
+    "to_sql",
+    "to_feather",
+    "to_pickle",
+    "to_string",
+    "to_dict",
+    "to_records",
+    "to_numpy",
+    "itertuples",
+    "iterrows",
+)
+
+
+def _patch_first_use(pandas: Any) -> None:
+    from pandas.core.generic import NDFrame
+
+    patch_method(NDFrame, "__finalize__", _make_finalize)
+    for name in _HANDING_ON:
+        _patch_where_defined(pandas.DataFrame, name, _handing_on)
+    for cls in (pandas.DataFrame, pandas.Series):
+        _patch_where_defined(cls, "groupby", _make_groupby)
+    patch_method(pandas.DataFrame, "__setitem__", _make_setitem)
+    for cls in (pandas.DataFrame, pandas.Series):
+        for name in _CLEARING:
+            _patch_where_defined(cls, name, _settling(_first_use.clear))
+        for name in _CONFIRMING:
+            _patch_where_defined(cls, name, _settling(_confirm_here))
+
+
+def _patch_where_defined(
+    cls: type, name: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]
+) -> None:
+    for owner in cls.__mro__:
+        if name in vars(owner):
+            if owner.__module__.split(".")[0] == "pandas":
+                patch_method(owner, name, make)
+            return
 
 
 def _as_pandas_frame(function: Wrapper, pandas_dir: str, name: str) -> Wrapper:
@@ -326,3 +560,4 @@ def install(pandas: Any) -> None:
     patch((pandas,), "merge", _as_pandas_frame(_combine("merge"), pandas_dir, "merge"))
     patch((DataFrame,), "merge", _as_pandas_frame(_combine("merge"), pandas_dir, "merge"))
     patch((DataFrame,), "join", _as_pandas_frame(_combine("join"), pandas_dir, "join"))
+    _patch_first_use(pandas)

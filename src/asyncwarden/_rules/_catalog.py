@@ -103,21 +103,44 @@ def _sites(combination: Combination, batches: Sequence[Batch]) -> tuple[tuple[st
     sites: list[tuple[str, CallSite]] = [(f"pandas.{combination.operation}()", combination.site)]
     for batch in batches:
         sites.append((f"{describe_kind(batch.kind, batch.library)} #{batch.id}", batch.site))
+        seen = {batch.site}
+        for call in batch.followers:
+            if call.site not in seen and len(seen) < 4:
+                seen.add(call.site)
+                sites.append((f"{describe_kind(call.kind, call.library)} #{call.id}", call.site))
         if batch.consumed_at is not None and batch.consumed_at != combination.site:
             sites.append(("consumed", batch.consumed_at))
     return tuple(sites)
 
 
-def _order_evidence(batch: Batch, order: list[int]) -> str:
-    if batch.kind == "wait" and batch.done_order is not None:
-        witnessed = [p for p in batch.done_order if p in set(order)]
-        if witnessed == order:
-            return "the order in which wait()'s done set iterates"
-    if batch.kind == "as_completed" and batch.completion_order:
-        witnessed = [p for p in batch.completion_order if p in set(order)]
-        if witnessed == order:
-            return "completion order, as as_completed() yields"
-    return ""
+def _scheduler_chose(batch: Batch, order: list[int]) -> str:
+    """Why ``order`` is the scheduler's, or "" when it is not (an order the program made).
+
+    The frames of a batch reached the concat in the scheduler's order when that order, limited
+    to their positions, is exactly the order they arrived in: wait()'s done sets as they
+    iterated (across every wait() on the batch) or as_completed()'s completion order.
+    """
+    scheduled = batch.scheduled_order()
+    if not scheduled:
+        return ""
+    wanted = set(order)
+    witnessed: list[int] = []
+    for position in scheduled:
+        if position in wanted:
+            wanted.discard(position)
+            witnessed.append(position)
+    if witnessed != order:
+        return ""
+    kinds = {call.kind for call in (batch, *batch.followers)} & UNORDERED_KINDS
+    calls = 1 + len(batch.followers)
+    across = f", across {calls} calls" if calls > 1 else ""
+    if kinds == {"wait"} and calls == 1:
+        return "the order in which wait()'s done set iterates"
+    if kinds == {"wait"}:
+        return f"the order in which wait()'s done sets iterated{across}"
+    if kinds == {"as_completed"}:
+        return f"completion order, as as_completed() yields{across}"
+    return f"the order wait() and as_completed() handed them out{across}"
 
 
 def check_unordered_concat(combination: Combination) -> list[Finding]:
@@ -126,13 +149,13 @@ def check_unordered_concat(combination: Combination) -> list[Finding]:
         if combination.keyed:
             return findings
         for batch, order in combination.groups.items():
-            if batch.kind not in UNORDERED_KINDS or len(order) < 2:
+            if len(order) < 2:
                 continue
-            evidence = _order_evidence(batch, order)
-            out_of_order = order != sorted(order) if batch.input_ordered else bool(evidence)
-            if not out_of_order:
-                continue
-            why = f" ({evidence})" if evidence else ""
+            if batch.input_ordered and order == sorted(order):
+                continue  # submission order
+            evidence = _scheduler_chose(batch, order)
+            if not evidence:
+                continue  # an order the program made: sorted, mapped back, or its own
             findings.append(
                 _finding(
                     "AW101",
@@ -140,7 +163,7 @@ def check_unordered_concat(combination: Combination) -> list[Finding]:
                     [batch],
                     f"{len(order)} frames from {describe_kind(batch.kind, batch.library)} reached "
                     f"pandas.concat() out of submission order",
-                    f"order     concat received input positions {order}{why};\n"
+                    f"order     concat received input positions {order} ({evidence});\n"
                     f"          submission order is {sorted(order)}",
                     order=order,
                 )

@@ -38,11 +38,13 @@ class Link:
     """What asyncwarden knows about one frame."""
 
     sources: tuple[Source, ...]
-    operation: str  # "task" for a task's own result, else "concat", "merge", "join"
+    operation: str  # "task" (a task's own result), "derived" (made from one), "concat", "merge"...
     site: CallSite | None
     index_ranges: tuple[range, ...] = ()
     """concat: the RangeIndex bounds of the linked inputs, in input order (AW102 reads them)."""
     duplicated_partitions: tuple[Source, ...] = ()
+    derived: Link | None = dataclasses.field(default=None, compare=False, repr=False)
+    """The record of frames derived from this one by other pandas operations, made once."""
 
 
 class _Ref(weakref.ref):  # type: ignore[type-arg]
@@ -59,6 +61,11 @@ class _Ref(weakref.ref):  # type: ignore[type-arg]
 
 _links: dict[int, _Ref] = {}
 _lock = threading.Lock()
+
+
+def links_table() -> dict[int, _Ref]:
+    """The table itself (cleared in place, never replaced): the pandas hook reads it per call."""
+    return _links
 
 
 def _forget(ref: _Ref) -> None:
@@ -84,6 +91,25 @@ def link_task_result(result: object, batch: Batch, position: int) -> None:
     """Link a task's result to the task's batch and position, if it is a frame."""
     if type(result) in FRAME_TYPES:
         link(result, Link((Source(batch, position),), "task", None))
+
+
+def link_derived(frame: object, record: Link) -> None:
+    """``frame`` was made from a frame with ``record`` by a pandas operation: it keeps the source.
+
+    Only a single task's frame passes its source on (``.assign``, ``.rename``, a filter, ``.loc``
+    and chains of them make a frame that is still that partition). A combined frame does not:
+    after ``.sort_values`` its rows no longer follow its sources' order, and AW101 on it was
+    decided at its own concat.
+    """
+    if len(record.sources) != 1:
+        return
+    existing = _links.get(id(frame))
+    if existing is not None and existing() is frame:
+        return
+    derived = record if record.operation == "derived" else record.derived
+    if derived is None:
+        derived = record.derived = Link(record.sources, "derived", record.site)
+    link(frame, derived)
 
 
 def get(frame: object) -> Link | None:

@@ -51,6 +51,7 @@ class Batch:
         "done_order",
         "finished",
         "first_live",
+        "followers",
         "id",
         "input_ordered",
         "kind",
@@ -59,6 +60,8 @@ class Batch:
         "members",
         "observed",
         "options",
+        "origin",
+        "origin_positions",
         "outcomes",
         "parent",
         "pending_positions",
@@ -93,6 +96,13 @@ class Batch:
         # Input positions in the order the results first reached a concat/merge/join.
         self.consumed_order: list[int] | None = None
         self.reported: set[str] = set()
+        # A wait() or as_completed() on tasks that already belong to a batch (the pending set of
+        # an earlier wait(), an open TaskGroup's tasks) works on that batch, the one the tasks
+        # were submitted in: ``origin``, with this call's positions mapped to its positions.
+        # The origin lists such later calls in ``followers``, in the order they were made.
+        self.origin: Batch | None = None
+        self.origin_positions: list[int] = []
+        self.followers: list[Batch] = []
         # Free for observers (telemetry keeps its span context here); never read by the rules.
         self.observed: Any = None
         self.thread_id = threading.get_ident()
@@ -137,6 +147,27 @@ class Batch:
             if thread.ident == self.thread_id:
                 return thread.name
         return None
+
+    def scheduled_order(self) -> list[int]:
+        """Positions in the order the scheduler handed the members out, across re-waits.
+
+        The order ``wait()``'s done sets iterated in (one call after the other) or the order
+        ``as_completed()`` yielded in. Empty for a batch whose order the program chose (gather,
+        TaskGroup, wait_for) and that no later wait() or as_completed() took up.
+        """
+        order: list[int] = []
+        for call in (self, *self.followers):
+            if call.kind == "wait":
+                own = call.done_order or []
+            elif call.kind == "as_completed":
+                own = call.completion_order
+            else:
+                continue
+            if call is not self:
+                mapped = call.origin_positions
+                own = [mapped[p] if 0 <= p < len(mapped) else -1 for p in own]
+            order.extend(own)
+        return order
 
     def member(self, position: int) -> asyncio.Future[Any] | None:
         ref = self.members[position] if 0 <= position < len(self.members) else None
@@ -186,6 +217,10 @@ class _Registry:
         self._indexed: dict[Batch, int] = {}  # batch -> members indexed so far
         self._indexed_at = 0  # the value of _changes the index has caught up with
         self._stale = False  # a batch the index holds was dropped: rebuild before use
+        # wait()'s pending members, reference -> (origin batch, position): a later wait() or
+        # as_completed() on them works on that batch. Filled and read only when wait() returns
+        # pending tasks, so a wait() that returns everything never pays for it.
+        self.returned_pending: dict[weakref.ref[Any], tuple[Batch, int]] = {}
 
     # -- registering (hot path: no lock, C calls only) ------------------------------------------
 
@@ -207,6 +242,10 @@ class _Registry:
             self._open[batch] = weakref.ref(group)
             self._add(batch, [])
         return batch.members.append
+
+    def open_groups(self) -> list[Batch]:
+        """Batches of TaskGroups that have not exited."""
+        return list(self._open)
 
     def close(self, batch: Batch) -> None:
         """The TaskGroup exited: its members are final."""
