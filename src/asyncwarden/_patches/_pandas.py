@@ -13,7 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from asyncwarden import _observers
 from asyncwarden._failopen import internal_error
@@ -31,6 +31,7 @@ _inside: contextvars.ContextVar[bool] = contextvars.ContextVar(
 
 Wrapped = Callable[..., Any]
 Wrapper = Callable[[Wrapped, Any, tuple[Any, ...], dict[str, Any]], Any]
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 _index_of = operator.attrgetter("index")
@@ -501,20 +502,27 @@ _CONFIRMING = (
 )
 
 
-def _patch_first_use(pandas: Any) -> None:
+def _patch_first_use(pandas: Any, pandas_dir: str) -> None:
     from pandas.core.generic import NDFrame
 
-    patch_method(NDFrame, "__finalize__", _make_finalize)
+    def own(
+        make: Callable[[Callable[..., Any]], Callable[..., Any]], name: str
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        # These hooks sit between pandas' frames too (pandas calls __finalize__ from inside its
+        # operations): each must count as pandas' own, or pandas' warnings would name this module.
+        return lambda original: _as_pandas_frame(make(original), pandas_dir, name)
+
+    patch_method(NDFrame, "__finalize__", own(_make_finalize, "__finalize__"))
     for name in _HANDING_ON:
-        _patch_where_defined(pandas.DataFrame, name, _handing_on)
+        _patch_where_defined(pandas.DataFrame, name, own(_handing_on, name))
     for cls in (pandas.DataFrame, pandas.Series):
-        _patch_where_defined(cls, "groupby", _make_groupby)
-    patch_method(pandas.DataFrame, "__setitem__", _make_setitem)
+        _patch_where_defined(cls, "groupby", own(_make_groupby, "groupby"))
+    patch_method(pandas.DataFrame, "__setitem__", own(_make_setitem, "__setitem__"))
     for cls in (pandas.DataFrame, pandas.Series):
         for name in _CLEARING:
-            _patch_where_defined(cls, name, _settling(_first_use.clear))
+            _patch_where_defined(cls, name, own(_settling(_first_use.clear), name))
         for name in _CONFIRMING:
-            _patch_where_defined(cls, name, _settling(_confirm_here))
+            _patch_where_defined(cls, name, own(_settling(_confirm_here), name))
 
 
 def _patch_where_defined(
@@ -527,7 +535,7 @@ def _patch_where_defined(
             return
 
 
-def _as_pandas_frame(function: Wrapper, pandas_dir: str, name: str) -> Wrapper:
+def _as_pandas_frame(function: _F, pandas_dir: str, name: str) -> _F:
     """Make the wrapper's frame count as pandas' own, and read as the patched ``name``.
 
     pandas points its warnings at the first frame outside its folder (``find_stack_level``, a
@@ -560,4 +568,4 @@ def install(pandas: Any) -> None:
     patch((pandas,), "merge", _as_pandas_frame(_combine("merge"), pandas_dir, "merge"))
     patch((DataFrame,), "merge", _as_pandas_frame(_combine("merge"), pandas_dir, "merge"))
     patch((DataFrame,), "join", _as_pandas_frame(_combine("join"), pandas_dir, "join"))
-    _patch_first_use(pandas)
+    _patch_first_use(pandas, pandas_dir)
