@@ -40,20 +40,33 @@ async def part(day):
 
 async def forever():
     await asyncio.sleep(3600)
+
+
+ready = [asyncio.Event() for _ in range(4)]
+
+
+async def when_ready(day):
+    await ready[day].wait()
+    return await part(day)
 """
 
+# AW101 is decided at the concat result's first use: here the running total on line 4.
 WRONG = """\
 tasks = [asyncio.create_task(part(day)) for day in range(4)]
 done, _ = await wait(tasks)
 sales = concat([task.result() for task in done], ignore_index=True)
+sales["running"] = sales["revenue"].cumsum()
 """
 
-# Reversed submission order: out of order on every run, without relying on how a set iterates.
+# Completion order, reversed on every run: one partition may finish at a time, the last first.
 WRONG_ALWAYS = """\
-tasks = [asyncio.create_task(part(day)) for day in range(4)]
-done, _ = await wait(tasks)
-position = {task: day for day, task in enumerate(tasks)}
-sales = concat([task.result() for task in sorted(done, key=lambda t: -position[t])])
+tasks = [asyncio.create_task(when_ready(day)) for day in range(4)]
+frames = []
+for day, finished in zip(reversed(range(4)), asyncio.as_completed(tasks)):
+    ready[day].set()
+    frames.append(await finished)
+sales = concat(frames, ignore_index=True)
+sales["running"] = sales["revenue"].cumsum()
 """
 
 RIGHT = """\
@@ -173,11 +186,12 @@ def test_wait_into_concat_with_names_imported_before_the_extension_fails_in_stri
     (error,) = _of(run, "strict_wrong", "error")
     assert error["ename"] == "FindingError"
     assert error["evalue"].startswith("AW101 unordered-concat: 4 frames from asyncio.wait()")
-    # The traceback ends in the user's cell, not inside asyncwarden's delivery.
+    # The traceback ends in the user's cell, at the first use, not inside asyncwarden's delivery.
     traceback = _plain(error["traceback"])
     assert f"In[{_cell_number('strict_wrong')}]" in traceback
     assert "_report.py" not in traceback
     assert f"asyncio.wait() #1  In[{_cell_number('strict_wrong')}], line 2" in traceback
+    assert f"first use          In[{_cell_number('strict_wrong')}], line 4" in traceback
     assert "ipykernel_" not in traceback
 
 
@@ -190,6 +204,7 @@ def test_the_strict_finding_is_shown_in_its_cell_with_cell_line_and_fix(
     assert "(strict mode: raised)" in text
     assert f"{cell}, line 3:  sales = concat(" in text
     assert f"asyncio.wait() #1  {cell}, line 2" in text
+    assert f"first use          {cell}, line 4" in text
     assert "fix" in text and "use asyncio.gather()" in text
     assert "ipykernel_" not in text  # cells are named, not their temporary files
     # docs/notebooks.md shows this cell's block (in warn mode); the order differs run to run.
@@ -225,7 +240,8 @@ def test_warn_mode_shows_the_block_instead_of_the_warning_and_the_cell_succeeds(
     ((text, _),) = _finding_blocks(run, "warn_wrong")
     assert text.startswith("AW101 unordered-concat: ")
     assert "strict mode" not in text
-    assert f"In[{_cell_number('warn_wrong')}], line 4:  sales = concat(" in text
+    assert f"In[{_cell_number('warn_wrong')}], line 6:  sales = concat(" in text
+    assert "asyncio.as_completed()" in text.splitlines()[0]
     assert "UnorderedConcatWarning" not in _text(run, "warn_wrong", "stderr")
 
 
@@ -233,8 +249,10 @@ def test_cell_magic_applies_strict_mode_to_its_cell_only(run: dict[str, Any]) ->
     (error,) = _of(run, "one_cell_strict", "error")
     assert error["ename"] == "FindingError"
     traceback = _plain(error["traceback"])
-    # The magic's line is kept as an empty line: the user's lines keep their numbers.
+    # The magic's line is kept as an empty line: the user's lines keep their numbers. The concat
+    # is on line 3, its result's first use on line 4.
     assert f"In[{_cell_number('one_cell_strict')}], line 3" in traceback
+    assert f"In[{_cell_number('one_cell_strict')}], line 4" in traceback
     assert _text(run, "mode_after_cell") == "asyncwarden: warn\n"
 
 
@@ -362,14 +380,14 @@ def test_terminal_ipython_prints_findings_as_text_and_strict_fails_only_that_cel
     ]
     assert ran[8][0] == "False False\n"
     warned, _ = ran[3]
-    assert warned.startswith("AW101 unordered-concat: 4 frames from asyncio.wait()")
-    assert "  In[3], line 4:  sales = concat(" in warned
+    assert warned.startswith("AW101 unordered-concat: 4 frames from asyncio.as_completed()")
+    assert "  In[3], line 6:  sales = concat(" in warned
     assert "<div" not in warned  # the plain text form, not the HTML
     assert "UnorderedConcatWarning" not in result.stderr
     raised, _ = ran[5]
     assert raised.startswith("AW101 unordered-concat: ")
     assert "(strict mode: raised)" in raised
-    assert "----> 3 sales = concat(" in raised  # IPython's traceback, ending at the user's line
+    assert '----> 4 sales["running"] = ' in raised  # IPython's traceback, ending at the user's line
     assert "_report.py" not in raised
     assert ran[6][0] == "[0, 1, 2, 3]\n" or "Out[6]: [0, 1, 2, 3]" in ran[6][0]
     left, _ = ran[7]  # strict mode: the cell that left it fails

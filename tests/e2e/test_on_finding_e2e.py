@@ -10,7 +10,7 @@ from pathlib import Path
 from tests.conftest import run_python
 from tests.test_docs import block
 
-# The article's wrong pipeline, twice from the same line (the warning shows once per line, the
+# A wrong pipeline (as_completed's order into concat), twice from the same line (the warning shows once per line, the
 # callback is called for each), then a callback that unregisters itself. What it collected is
 # printed as JSON on stdout; the JSON log goes to stderr.
 APP = """
@@ -22,16 +22,21 @@ collected = []
 unregister = asyncwarden.on_finding(collected.append)
 
 
-async def part(i):
-    await asyncio.sleep(0.001 * (3 - i))
+async def part(i, ready):
+    await ready.wait()
     return pd.DataFrame({"day": [i]})
 
 
 async def wrong():
-    tasks = [asyncio.create_task(part(i)) for i in range(3)]
-    done, _ = await asyncio.wait(tasks)
-    position = {task: i for i, task in enumerate(tasks)}
-    return pd.concat([t.result() for t in sorted(done, key=lambda t: -position[t])])
+    ready = [asyncio.Event() for _ in range(3)]
+    tasks = [asyncio.create_task(part(i, ready[i])) for i in range(3)]
+    frames = []
+    # Completion order, reversed on every run: one partition may finish at a time, the last first.
+    for i, finished in zip(reversed(range(3)), asyncio.as_completed(tasks)):
+        ready[i].set()
+        frames.append(await finished)
+    days = pd.concat(frames, ignore_index=True)
+    return days.to_dict("records")  # the first use reads the rows as they came
 
 
 raised = []

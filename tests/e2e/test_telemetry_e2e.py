@@ -87,25 +87,29 @@ dump()
 """
 )
 
-# A pipeline that is wrong in every run in warn mode too (it takes the done set in reverse
-# submission order), with a value that must never leave the program: in the frames' cells, in
-# the coroutines' arguments, in local variables and in an exception message.
+# A pipeline that is wrong in every run in warn mode too (frames in completion order, which is
+# reversed on every run: one partition may finish at a time, the last first), with a value that
+# must never leave the program: in the frames' cells, in the coroutines' arguments, in local
+# variables and in an exception message.
 PIPELINE = """
 import asyncio, os, sys
 import pandas as pd
 
-async def load(i, secret):
-    await asyncio.sleep(0.001 * (4 - i))
+async def load(i, secret, ready=None):
+    if ready is not None:
+        await ready.wait()
     if i == 9:
         raise OSError(f"cannot read {secret}")
     return pd.DataFrame({"id": [i, i], "value": [f"{secret}-{i}", secret]})
 
 async def pipeline():
     secret = os.environ["SENTINEL_SOURCE"][::-1]  # never spelled out in this source
-    tasks = [asyncio.create_task(load(i, secret)) for i in range(4)]
-    done, _ = await asyncio.wait(tasks)
-    position = {task: i for i, task in enumerate(tasks)}
-    frames = [t.result() for t in sorted(done, key=lambda t: -position[t])]
+    ready = [asyncio.Event() for _ in range(4)]
+    tasks = [asyncio.create_task(load(i, secret, ready[i])) for i in range(4)]
+    frames = []
+    for i, finished in zip(reversed(range(4)), asyncio.as_completed(tasks)):
+        ready[i].set()
+        frames.append(await finished)
     shuffled = pd.concat(frames, ignore_index=True)
     results = await asyncio.gather(load(0, secret), load(9, secret), return_exceptions=True)
     partial = pd.concat([r for r in results if isinstance(r, pd.DataFrame)], ignore_index=True)
@@ -214,15 +218,17 @@ def test_json_logging_prints_one_parseable_object_per_line(tmp_path: Path) -> No
         assert event["logger"] == "asyncwarden"
         assert event["timestamp"].endswith("Z")
         assert event["level"] in {"debug", "info", "warning"}
-    wait = next(e for e in events if e["event"] == sc.EVENT_BATCH and e["kind"] == "wait")
-    assert {k: wait[k] for k in ("size", "done", "pending", "failed", "cancelled")} == {
+    completed = next(
+        e for e in events if e["event"] == sc.EVENT_BATCH and e["kind"] == "as_completed"
+    )
+    assert {k: completed[k] for k in ("size", "done", "pending", "failed", "cancelled")} == {
         "size": 4,
         "done": 4,
         "pending": 0,
         "failed": 0,
         "cancelled": 0,
     }
-    assert wait["file"] == str(tmp_path / "pipeline.py")
+    assert completed["file"] == str(tmp_path / "pipeline.py")
     gather = next(e for e in events if e["event"] == sc.EVENT_BATCH and e["kind"] == "gather")
     assert (gather["failed"], gather["return_when"], gather["timeout"]) == (1, None, None)
     assert sentinel in result.stdout  # the program itself did see the value
@@ -329,7 +335,7 @@ def test_trace_file_is_valid_otlp_json_with_spans_events_and_metrics(tmp_path: P
         assert span["kind"] == 1
         assert int(span["startTimeUnixNano"]) <= int(span["endTimeUnixNano"])
     batches = [s for s in spans if s["name"] == sc.SPAN_BATCH]
-    assert sorted(_attribute(s, sc.BATCH_KIND) for s in batches) == ["gather", "wait"]
+    assert sorted(_attribute(s, sc.BATCH_KIND) for s in batches) == ["as_completed", "gather"]
     tasks = [s for s in spans if s["name"] == sc.SPAN_TASK]
     assert len(tasks) == 4 + 2
     assert all(by_id[t["parentSpanId"]]["name"] == sc.SPAN_BATCH for t in tasks)
