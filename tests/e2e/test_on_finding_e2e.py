@@ -10,9 +10,9 @@ from pathlib import Path
 from tests.conftest import run_python
 from tests.test_docs import block
 
-# A wrong pipeline (as_completed's order into concat), twice from the same line (the warning shows once per line, the
-# callback is called for each), then a callback that unregisters itself. What it collected is
-# printed as JSON on stdout; the JSON log goes to stderr.
+# A wrong pipeline (as_completed's order into concat), twice from the same line (the warning
+# shows once per line, the callback is called for each), then a callback that unregisters
+# itself. What it collected is printed as JSON on stdout; the JSON log goes to stderr.
 APP = """
 import asyncio, json, sys
 import pandas as pd
