@@ -111,6 +111,42 @@ def test_as_completed_order_into_concat_is_aw101(client: Client, with_results: b
     assert any(role.startswith("distributed.as_completed() #") for role, _ in finding.sites)
 
 
+def _first_completed_loop(client: Client, order: list[int]) -> list[tuple[int, pd.DataFrame]]:
+    """``while not_done: wait(FIRST_COMPLETED)``, one gated load released per call."""
+    gates = {part: f"asyncwarden-gate-{part}-{next(_runs)}" for part in order}
+    futures = [client.submit(load, part, gates[part], pure=False) for part in range(len(order))]
+    part_of = {future.key: part for part, future in enumerate(futures)}
+    not_done: object = futures
+    out = []
+    for part in order:
+        Event(gates[part]).set()  # only this load can finish before wait() returns
+        done, not_done = distributed.wait(not_done, return_when="FIRST_COMPLETED")
+        out += [(part_of[f.key], f.result()) for f in done]
+    return out
+
+
+@pytest.mark.usefixtures("strict_guard")
+def test_first_completed_loop_is_one_batch_and_its_order_into_concat_is_aw101(
+    client: Client,
+) -> None:
+    arrived = _first_completed_loop(client, [1, 0])
+    assert [part for part, _ in arrived] == [1, 0]
+    with pytest.raises(FindingError) as raised:
+        pd.concat([frame for _, frame in arrived]).reset_index(drop=True)
+    finding = raised.value.finding
+    assert "[1, 0] (the order in which wait()'s done sets iterated, across 2 calls)" in (
+        finding.message
+    )
+    assert len(finding.batch_ids) == 1
+
+
+@pytest.mark.usefixtures("strict_guard")
+def test_first_completed_loop_read_back_in_input_order_is_silent(client: Client) -> None:
+    by_part = dict(_first_completed_loop(client, [1, 0]))
+    combined = pd.concat([by_part[0], by_part[1]]).reset_index(drop=True)
+    assert combined["part"].tolist() == [0, 0, 1, 1]
+
+
 @pytest.mark.usefixtures("strict_guard")
 def test_as_completed_in_submission_order_is_silent(client: Client) -> None:
     frames = _released_in(client, [0, 1], with_results=False)

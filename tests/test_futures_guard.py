@@ -12,6 +12,7 @@ import threading
 import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -153,6 +154,49 @@ def _in_completion_order(
         out.append(consume(next(yielded)))
     assert next(yielded, None) is None
     return out
+
+
+def _first_completed_loop(pool: ThreadPoolExecutor, release: list[int]) -> list[tuple[int, Any]]:
+    """``while not_done: wait(FIRST_COMPLETED)``, one partition released per call: each call's
+    done set holds exactly that one. (partition, frame) in the order the calls handed them out.
+    """
+    gates = _gates(len(release))
+    futures = [pool.submit(load, part, gates[part]) for part in range(len(release))]
+    part_of = {future: part for part, future in enumerate(futures)}
+    not_done: Any = futures
+    out = []
+    for part in release:
+        gates[part].set()
+        done, not_done = concurrent.futures.wait(
+            not_done, return_when=concurrent.futures.FIRST_COMPLETED
+        )
+        out += [(part_of[f], f.result()) for f in done]
+    return out
+
+
+@pytest.mark.usefixtures("strict_guard")
+def test_first_completed_loop_is_one_batch_and_its_order_into_concat_is_aw101(
+    pool: ThreadPoolExecutor,
+) -> None:
+    arrived = _first_completed_loop(pool, [2, 0, 3, 1])
+    frames = [frame for _, frame in arrived]
+    with pytest.raises(FindingError) as raised:
+        pd.concat(frames).reset_index(drop=True)  # a use of the row order
+    finding = raised.value.finding
+    # Positions in the first wait(), not in each call's own set: one batch across four calls.
+    assert "[2, 0, 3, 1] (the order in which wait()'s done sets iterated, across 4 calls)" in (
+        finding.message
+    )
+    assert len(finding.batch_ids) == 1
+
+
+@pytest.mark.usefixtures("strict_guard")
+def test_first_completed_loop_read_back_in_input_order_is_silent(
+    pool: ThreadPoolExecutor,
+) -> None:
+    by_part = dict(_first_completed_loop(pool, [3, 1, 2, 0]))
+    combined = pd.concat([by_part[part] for part in range(4)]).reset_index(drop=True)
+    assert combined["part"].tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
 
 
 @pytest.mark.usefixtures("strict_guard")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from asyncwarden._patches._asyncio_common import Future, link_frame
@@ -40,18 +40,21 @@ def by_creation(items: list[Any]) -> list[Any] | None:
     return [items[index] for _, index in numbered]
 
 
-def origin_of(items: list[Any]) -> tuple[Batch, list[int]] | None:
+def origin_of(
+    items: list[Any], is_future: Callable[[Any], bool] = asyncio.isfuture
+) -> tuple[Batch, list[int]] | None:
     """The batch these futures were submitted in, and each one's position there.
 
     Only futures returned pending by an earlier wait() and the tasks of a TaskGroup that has not
     exited belong to a batch this can find. None (the common case, costing one or two truth
-    tests) when none of them does. A future new to that batch gets position -1.
+    tests) when none of them does. A future new to that batch gets position -1. ``is_future``
+    tells the futures of the calling library (asyncio's, concurrent.futures', dask's).
     """
     registry = _provenance.registry
     returned = registry.returned_pending
     if not returned and not registry.open_groups():
         return None
-    refs = [_new_ref(item) if asyncio.isfuture(item) else None for item in items]
+    refs = [_new_ref(item) if is_future(item) else None for item in items]
     found = [returned.get(ref) if ref is not None else None for ref in refs] if returned else []
     origin = next((entry[0] for entry in found if entry is not None), None)
     table: dict[int, int] | None = None
@@ -75,9 +78,15 @@ def origin_of(items: list[Any]) -> tuple[Batch, list[int]] | None:
     return origin, positions
 
 
-def join_origin(batch: Batch, origin: Batch, positions: list[int], items: list[Any]) -> None:
+def join_origin(
+    batch: Batch,
+    origin: Batch,
+    positions: list[int],
+    items: list[Any],
+    is_future: Callable[[Any], bool] = asyncio.isfuture,
+) -> None:
     """Make ``batch`` (this call) a follower of ``origin``; new futures join the origin."""
-    new = [i for i, p in enumerate(positions) if p < 0 and asyncio.isfuture(items[i])]
+    new = [i for i, p in enumerate(positions) if p < 0 and is_future(items[i])]
     if new and origin.kind in ("wait", "as_completed"):
         start = len(origin.members)
         _provenance.registry.register(origin, [items[i] for i in new])
@@ -125,5 +134,6 @@ def remember_pending(batch: Batch, done: set[Any], pending: set[Any]) -> None:
         if position >= 0:
             returned[_new_ref(future)] = (origin, position)
     if len(returned) > 20_000:  # finished or dropped tasks nobody waited for again
-        for ref in [r for r in returned if (f := r()) is None or f.done()]:
-            del returned[ref]
+        # list() first: a pool's wait() may run in several threads at once.
+        for ref in [r for r in list(returned) if (f := r()) is None or f.done()]:
+            returned.pop(ref, None)

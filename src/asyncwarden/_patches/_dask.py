@@ -18,6 +18,7 @@ from typing import Any
 from asyncwarden import _config, _observers
 from asyncwarden._failopen import internal_error
 from asyncwarden._patches import _asyncio_common as shared
+from asyncwarden._patches import _asyncio_rewait
 from asyncwarden._patches._asyncio_wait import _adversarial
 from asyncwarden._patches._futures import Opened, hide_own_frame, open_batch
 from asyncwarden._patches._wrapping import patch
@@ -33,6 +34,10 @@ _future_type: type = type(None)
 
 def _all_futures(items: list[Any]) -> bool:
     return bool(items) and all(issubclass(kind, _future_type) for kind in set(map(type, items)))
+
+
+def _is_future(item: Any) -> bool:
+    return isinstance(item, _future_type)
 
 
 def _outcome(future: Any) -> tuple[str, str]:
@@ -100,7 +105,13 @@ def _waited(batch: Batch, items: list[Any], result: Any) -> Any:
     if type(done) is not set or type(not_done) is not set or not _all_futures(items):
         return result
     batch.size = len(items)
+    returned = _provenance.registry.returned_pending
+    # A wait() on futures an earlier wait() returned pending works on their first batch (a frame
+    # fetched later is linked there, by the registry's first entry).
+    origin = _asyncio_rewait.origin_of(items, _is_future) if returned else None
     positions = _register(batch, items)
+    if origin is not None:
+        _asyncio_rewait.join_origin(batch, origin[0], origin[1], items, _is_future)
     strict = _config.CONFIG.strict()
     if strict:
         shuffled = _adversarial(done, positions)
@@ -111,6 +122,8 @@ def _waited(batch: Batch, items: list[Any], result: Any) -> Any:
     batch.pending_positions = [table.get(f, -1) for f in not_done]
     _record_outcomes(batch, done, positions)
     batch.done_order = [table.get(f, -1) for f in done]
+    if not_done or returned:
+        _asyncio_rewait.remember_pending(batch, done, not_done)
     batch.finished = time.time()
     if _observers.on_batch_finished:
         _observers.batch_finished(batch)

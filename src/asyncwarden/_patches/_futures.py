@@ -20,6 +20,7 @@ from typing import Any
 from asyncwarden import _config, _observers
 from asyncwarden._failopen import internal_error
 from asyncwarden._patches import _asyncio_common as shared
+from asyncwarden._patches import _asyncio_rewait
 from asyncwarden._patches._asyncio_completed import _completion_recorder
 from asyncwarden._patches._asyncio_taskgroup import _IndexOf
 from asyncwarden._patches._asyncio_wait import _adversarial
@@ -148,8 +149,10 @@ def _waited(batch: Batch, items: list[Any], result: Any) -> Any:
     know such futures (README, Limits).
     """
     done, not_done = result
+    returned = _provenance.registry.returned_pending
     if (
         not not_done
+        and not returned
         and not _config.CONFIG.strict()
         and not _observers.on_batch_finished
         and _no_frame_returned(items)
@@ -158,8 +161,12 @@ def _waited(batch: Batch, items: list[Any], result: Any) -> Any:
     if not _all_futures(items):
         return result
     batch.size = len(items)
+    # A wait() on futures an earlier wait() returned pending works on their first batch.
+    origin = _asyncio_rewait.origin_of(items, _is_future) if returned else None
     _register(batch, items)
     positions = shared.Positions(items, None)
+    if origin is not None:
+        _asyncio_rewait.join_origin(batch, origin[0], origin[1], items, _is_future)
     strict = _config.CONFIG.strict()
     if strict:
         shuffled = _adversarial(done, positions)
@@ -171,13 +178,21 @@ def _waited(batch: Batch, items: list[Any], result: Any) -> Any:
         batch.pending_positions = [table.get(f, -1) for f in not_done]
         _executor_shutdown.follow(batch, not_done, table)
     linked = shared.settle(batch, done, positions)
-    if linked or strict or _observers.on_batch_finished:
+    if linked and batch.origin is not None:
+        _asyncio_rewait.link_to_origin(batch, done, positions)
+    if linked or strict or _observers.on_batch_finished or batch.origin is not None:
         table = positions.table()
         batch.done_order = [table.get(f, -1) for f in done]
+    if not_done or returned:
+        _asyncio_rewait.remember_pending(batch, done, not_done)
     batch.finished = time.time()
     if _observers.on_batch_finished:
         _observers.batch_finished(batch)
     return result
+
+
+def _is_future(item: Any) -> bool:
+    return isinstance(item, Future)
 
 
 # -- as_completed -----------------------------------------------------------------------------
