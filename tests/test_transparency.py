@@ -447,6 +447,52 @@ def test_pandas_warnings_still_name_the_users_line_through_the_guards_frame(
     assert guarded.stdout == plain.stdout
 
 
+def test_pandas_method_warnings_and_chained_assignment_checks_are_as_without_the_guard(
+    tmp_path: Path,
+) -> None:
+    """pandas warns with a fixed stacklevel in some methods (``inplace=``'s deprecation) and
+    counts references to ``self`` to see chained assignment: a wrapper in front of those methods
+    would be named by the one and hide the other. Before and after a concat of task frames.
+    """
+    program = _program(
+        tmp_path,
+        """
+        import asyncio, warnings
+        import pandas as pd
+
+        def pandas_moves():
+            df = pd.DataFrame({"a": [2, 1], "b": [3, 4]})
+            df.sort_values("a", inplace=True)
+            df.fillna(0, inplace=True)
+            df[df.a > 0]["b"] = 5
+            df["a"].fillna(0, inplace=True)
+            df.drop(columns="b").rename(columns={"a": "c"}).to_dict()
+
+        async def part(i):
+            return pd.DataFrame({"a": [i]})
+
+        async def main():
+            tasks = [asyncio.create_task(part(i)) for i in range(3)]
+            done, _ = await asyncio.wait(tasks)
+            combined = pd.concat([tasks[i].result() for i in range(3)], ignore_index=True)
+            pandas_moves()
+            return combined["a"].tolist()
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            pandas_moves()
+            print(asyncio.run(main()))
+        print(sorted({(w.category.__name__, w.filename, w.lineno) for w in caught}))
+        """,
+    )
+    plain = run_python(str(program))
+    guarded = run_python(str(program), env={"ASYNCWARDEN": "warn"})
+    assert plain.returncode == 0, plain.stderr
+    assert (guarded.returncode, guarded.stderr) == (0, "")
+    assert guarded.stdout == plain.stdout
+    assert "app.py" in plain.stdout  # pandas did warn, at the user's lines
+
+
 # -- 7: what the program configured, or asyncwarden's own failure, never stops the program -------
 
 LOGGING_STOPS = """

@@ -38,6 +38,9 @@ on_pending_at_shutdown: list[Callable[[int], None]] = []
 on_reset: list[Callable[[], None]] = []
 # A finding was delivered (not allowed), in warn or strict mode (before it is raised).
 on_finding_delivered: list[Callable[[Finding], None]] = []
+# Frames awaiting their first use (``_rules._first_use``): True when the first is held, False
+# when none is left. Called under that module's lock, so the two can never cross.
+on_holding: list[Callable[[bool], None]] = []
 # A finding's log event is about to be written with these fields; observers may add fields.
 on_finding_logged: list[Callable[[Finding, dict[str, Any]], None]] = []
 
@@ -70,6 +73,10 @@ def wait_pending(batch: Batch, pending: set[Any]) -> None:
 
 def pending_at_shutdown(count: int) -> None:
     _notify(on_pending_at_shutdown, "pending_at_shutdown", count)
+
+
+def holding(now: bool) -> None:
+    _notify(on_holding, "holding", now)
 
 
 def reset() -> None:

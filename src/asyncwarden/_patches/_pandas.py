@@ -19,7 +19,7 @@ from asyncwarden import _observers
 from asyncwarden._failopen import internal_error
 from asyncwarden._findings import _delivery
 from asyncwarden._patches._replay import Replay
-from asyncwarden._patches._wrapping import patch, patch_method
+from asyncwarden._patches._wrapping import Switchable, is_patched, patch, patch_method
 from asyncwarden._rules import _catalog, _first_use
 from asyncwarden._tracking import _callsite, _lineage
 from asyncwarden._tracking._lineage import Link, Source
@@ -502,36 +502,55 @@ _CONFIRMING = (
 )
 
 
+# The methods that settle a held frame, in place only while a frame is held (``Switchable``).
+_settlers = Switchable()
+
+
+def _switch_settlers(on: bool) -> None:
+    _settlers.switch(on and is_patched())
+
+
 def _patch_first_use(pandas: Any, pandas_dir: str) -> None:
+    global _settlers
     from pandas.core.generic import NDFrame
 
     def own(
         make: Callable[[Callable[..., Any]], Callable[..., Any]], name: str
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        # These hooks sit between pandas' frames too (pandas calls __finalize__ from inside its
-        # operations): each must count as pandas' own, or pandas' warnings would name this module.
+        # These hooks sit between pandas' frames (pandas calls __finalize__ from inside its
+        # operations): each counts as pandas' own, or pandas' warnings would name this module.
         return lambda original: _as_pandas_frame(make(original), pandas_dir, name)
 
+    # Always in place: lineage follows every derived frame. It runs after pandas' own work, on
+    # the result, so it adds no reference to a frame pandas counts references of.
     patch_method(NDFrame, "__finalize__", own(_make_finalize, "__finalize__"))
+    _settlers.switch(False)
+    _settlers = settlers = Switchable()
     for name in _HANDING_ON:
-        _patch_where_defined(pandas.DataFrame, name, own(_handing_on, name))
+        _add_where_defined(settlers, pandas.DataFrame, name, own(_handing_on, name))
     for cls in (pandas.DataFrame, pandas.Series):
-        _patch_where_defined(cls, "groupby", own(_make_groupby, "groupby"))
-    patch_method(pandas.DataFrame, "__setitem__", own(_make_setitem, "__setitem__"))
+        _add_where_defined(settlers, cls, "groupby", own(_make_groupby, "groupby"))
+    settlers.add(pandas.DataFrame, "__setitem__", own(_make_setitem, "__setitem__"))
     for cls in (pandas.DataFrame, pandas.Series):
         for name in _CLEARING:
-            _patch_where_defined(cls, name, own(_settling(_first_use.clear), name))
+            _add_where_defined(settlers, cls, name, own(_settling(_first_use.clear), name))
         for name in _CONFIRMING:
-            _patch_where_defined(cls, name, own(_settling(_confirm_here), name))
+            _add_where_defined(settlers, cls, name, own(_settling(_confirm_here), name))
+    if _switch_settlers not in _observers.on_holding:
+        _observers.on_holding.append(_switch_settlers)
+    _switch_settlers(bool(_first_use.held))
 
 
-def _patch_where_defined(
-    cls: type, name: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]
+def _add_where_defined(
+    settlers: Switchable,
+    cls: type,
+    name: str,
+    make: Callable[[Callable[..., Any]], Callable[..., Any]],
 ) -> None:
     for owner in cls.__mro__:
         if name in vars(owner):
             if owner.__module__.split(".")[0] == "pandas":
-                patch_method(owner, name, make)
+                settlers.add(owner, name, make)
             return
 
 

@@ -125,6 +125,44 @@ def patch_method(
         _applied.append((owner, name, original))
 
 
+class Switchable:
+    """Methods replaced only while something needs them; the class's own methods otherwise.
+
+    A Python function in front of a pandas method is one more frame and one more reference to
+    ``self``: pandas warnings issued with a fixed ``stacklevel`` would name that frame, and
+    pandas' chained-assignment checks (``sys.getrefcount(self)``) would miss. Methods that only
+    matter while a frame is held (``_rules._first_use``) are therefore in place only then.
+    Whether they are in place is read from the classes themselves, so ``restore_all`` (uninstall)
+    needs no word with this set.
+    """
+
+    def __init__(self) -> None:
+        self._entries: list[tuple[type, str, Any, Any]] = []
+
+    def add(self, owner: type, name: str, make: Callable[[Callable[..., Any]], Any]) -> None:
+        with _lock:
+            original = vars(owner).get(name)
+            if original is None or getattr(original, "__asyncwarden_original__", None) is not None:
+                return
+            replacement = functools.update_wrapper(make(original), original)
+            replacement.__asyncwarden_original__ = original  # type: ignore[attr-defined]
+            self._entries.append((owner, name, original, replacement))
+
+    def switch(self, on: bool) -> None:
+        """Put the replacements in place (``on``) or the originals back."""
+        with _lock:
+            for owner, name, original, replacement in self._entries:
+                current = vars(owner).get(name)
+                if on and current is original:
+                    setattr(owner, name, replacement)
+                    _applied.append((owner, name, original))
+                elif not on and current is replacement:
+                    setattr(owner, name, original)
+                    entry = (owner, name, original)
+                    if entry in _applied:
+                        _applied.remove(entry)
+
+
 # Stands for "the class only inherited this attribute": restoring deletes the wrapper.
 _INHERITED = object()
 

@@ -56,7 +56,9 @@ class _Ref(weakref.ref):  # type: ignore[type-arg]
 held: dict[int, _Ref] = {}
 """id(frame) -> the hold on it. Read by the pandas hooks: empty means nothing to settle."""
 
-_lock = threading.Lock()
+# Re-entrant: a weakref callback (_dropped) may run in the middle of a locked block when the
+# cyclic garbage collector frees a held frame there.
+_lock = threading.RLock()
 _exit_hook = False
 
 
@@ -70,7 +72,10 @@ def hold(frame: object, record: Held) -> bool:
     ref.key = id(frame)
     ref.held = record
     with _lock:
+        first = not held
         held[ref.key] = ref
+        if first and _observers.on_holding:
+            _observers.holding(True)
         if not _exit_hook:
             _exit_hook = True
             atexit.register(_at_exit)
@@ -84,6 +89,8 @@ def take(frame: object) -> Held | None:
         if ref is None or ref() is not frame:
             return None
         del held[ref.key]
+        if not held and _observers.on_holding:
+            _observers.holding(False)
     return ref.held
 
 
@@ -165,6 +172,8 @@ def _dropped(ref: _Ref) -> None:
     with _lock:
         if held.get(ref.key) is ref:
             del held[ref.key]
+            if not held and _observers.on_holding:
+                _observers.holding(False)
         else:
             return
     _deliver_late(ref.held, "dropped")
@@ -184,6 +193,8 @@ def _at_exit() -> None:
     with _lock:
         refs = list(held.values())
         held.clear()
+        if _observers.on_holding:
+            _observers.holding(False)
     for ref in refs:
         if ref() is not None:
             _deliver_late(ref.held, "exit")
@@ -197,6 +208,8 @@ def reset() -> None:
     """Forget every hold (tests)."""
     with _lock:
         held.clear()
+        if _observers.on_holding:
+            _observers.holding(False)
 
 
 _observers.on_reset.append(reset)
