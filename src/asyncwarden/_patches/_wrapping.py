@@ -132,12 +132,13 @@ class Switchable:
     ``self``: pandas warnings issued with a fixed ``stacklevel`` would name that frame, and
     pandas' chained-assignment checks (``sys.getrefcount(self)``) would miss. Methods that only
     matter while a frame is held (``_rules._first_use``) are therefore in place only then.
-    Whether they are in place is read from the classes themselves, so ``restore_all`` (uninstall)
-    needs no word with this set.
+    ``restore_all`` (uninstall) switches every set off.
     """
 
     def __init__(self) -> None:
         self._entries: list[tuple[type, str, Any, Any]] = []
+        with _lock:
+            _switchables.append(self)
 
     def add(self, owner: type, name: str, make: Callable[[Callable[..., Any]], Any]) -> None:
         with _lock:
@@ -155,12 +156,11 @@ class Switchable:
                 current = vars(owner).get(name)
                 if on and current is original:
                     setattr(owner, name, replacement)
-                    _applied.append((owner, name, original))
                 elif not on and current is replacement:
                     setattr(owner, name, original)
-                    entry = (owner, name, original)
-                    if entry in _applied:
-                        _applied.remove(entry)
+
+
+_switchables: list[Switchable] = []
 
 
 # Stands for "the class only inherited this attribute": restoring deletes the wrapper.
@@ -187,6 +187,8 @@ def patch_inherited(owner: type, name: str, wrapper: Wrapper) -> None:
 def restore_all() -> None:
     """Put back every original object, most recent patch first."""
     with _lock:
+        while _switchables:
+            _switchables.pop().switch(False)
         while _applied:
             owner, name, original = _applied.pop()
             if original is _INHERITED:
