@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from asyncwarden._rules import _catalog
 from asyncwarden._tracking import _callsite
+from asyncwarden._tracking._combination import Combination, grouped
 from asyncwarden._tracking._lineage import Link, Source
 from asyncwarden._tracking._provenance import NO_MEMBER, Batch
 
@@ -24,7 +25,7 @@ def _task_links(batch: Batch, positions: list[int]) -> list[Link | None]:
 def test_grouping_of_one_batch_keeps_input_order() -> None:
     batch = _batch("gather", 4)
     inputs = [*_task_links(batch, [2, 0]), None, *_task_links(batch, [3, 1])]
-    assert _catalog.grouped(inputs) == {batch: [2, 0, 3, 1]}
+    assert grouped(inputs) == {batch: [2, 0, 3, 1]}
 
 
 def test_grouping_of_several_batches_keeps_each_batchs_order() -> None:
@@ -35,23 +36,23 @@ def test_grouping_of_several_batches_keeps_each_batchs_order() -> None:
         *_task_links(first, [0]),
         Link((Source(second, 2), Source(first, 2)), "concat", SITE),
     ]
-    groups = _catalog.grouped(inputs)
+    groups = grouped(inputs)
     assert list(groups) == [first, second]
     assert groups == {first: [1, 0, 2], second: [0, 2]}
-    assert _catalog.grouped([None, None]) == {}
+    assert grouped([None, None]) == {}
 
 
 def test_a_batch_fully_present_needs_no_outcome_reads() -> None:
     batch = _batch("gather", 3)
     batch.outcomes[1] = ("failed", "OSError")  # not read: position 1 is present
-    combination = _catalog.Combination("concat", SITE, _task_links(batch, [2, 1, 0]))
+    combination = Combination("concat", SITE, _task_links(batch, [2, 1, 0]))
     assert _catalog.check_incomplete_batch(combination) == []
 
 
 def test_a_missing_failed_member_is_aw201_with_its_position() -> None:
     batch = _batch("gather", 3)
     batch.outcomes[1] = ("failed", "OSError")
-    combination = _catalog.Combination("concat", SITE, _task_links(batch, [0, 2]))
+    combination = Combination("concat", SITE, _task_links(batch, [0, 2]))
     [finding] = _catalog.check_incomplete_batch(combination)
     assert finding.code == "AW201"
     assert finding.details["missing"] == [1]
@@ -69,7 +70,7 @@ def test_index_collisions_name_the_repeating_labels() -> None:
 
 def test_with_rows_keeps_the_groups_already_computed() -> None:
     batch = _batch("gather", 2)
-    combination = _catalog.Combination("merge", SITE, _task_links(batch, [0, 1]), rows=(2, 2))
+    combination = Combination("merge", SITE, _task_links(batch, [0, 1]), rows=(2, 2))
     done = combination.with_rows(combination.rows, 3)
     assert done.groups is combination.groups
     assert (done.rows, done.rows_out, done.operation) == ((2, 2), 3, "merge")

@@ -22,6 +22,7 @@ from asyncwarden._patches._replay import Replay
 from asyncwarden._patches._wrapping import Switchable, is_patched, patch, patch_method
 from asyncwarden._rules import _catalog, _first_use
 from asyncwarden._tracking import _callsite, _lineage
+from asyncwarden._tracking._combination import Combination, grouped_sources
 from asyncwarden._tracking._lineage import Link, Source
 
 # pandas' DataFrame.join calls merge/concat internally: only the outermost call is the user's.
@@ -198,8 +199,8 @@ def _concat(
             site = _callsite.capture(2)
             # Listed once, for the rules' grouping and the result's lineage alike.
             sources = tuple(itertools.chain.from_iterable(map(_sources_of, filter(None, links))))
-            groups = _catalog.grouped_sources(sources)
-            combination = _catalog.Combination("concat", site, links, keyed=keyed, groups=groups)
+            groups = grouped_sources(sources)
+            combination = Combination("concat", site, links, keyed=keyed, groups=groups)
             findings = _catalog.check_combination(combination)
             for batch, order in groups.items():
                 if batch.consumed_order is None:
@@ -289,7 +290,7 @@ def _combine(operation: str) -> Callable[[Wrapped, Any, tuple[Any, ...], dict[st
             left, right, index_used = _merge_sides(operation, args, kwargs, instance)
             links = [_lineage.get(left), _lineage.get(right)]
             if any(links):
-                combination = _catalog.Combination(
+                combination = Combination(
                     operation,
                     _callsite.capture(2),
                     links,

@@ -32,7 +32,7 @@ from asyncwarden._tracking._callsite import CallSite
 
 if TYPE_CHECKING:
     from asyncwarden._findings._finding import Finding
-    from asyncwarden._rules._catalog import Combination
+    from asyncwarden._tracking._combination import Combination
 
 
 @dataclasses.dataclass(slots=True)

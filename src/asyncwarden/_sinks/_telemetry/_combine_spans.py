@@ -22,7 +22,7 @@ from asyncwarden._sinks._telemetry._observe import (
 
 if TYPE_CHECKING:
     from asyncwarden._findings._finding import Finding
-    from asyncwarden._rules._catalog import Combination
+    from asyncwarden._tracking._combination import Combination
     from asyncwarden._tracking._provenance import Batch
 
 
