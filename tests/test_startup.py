@@ -50,6 +50,8 @@ def test_with_the_variable_set_nothing_but_the_settings_loads_before_asyncio_or_
 LOADED_LATER = {
     "asyncwarden._tracking._lineage",
     "asyncwarden._rules._catalog",
+    "asyncwarden._findings._codes",
+    "asyncwarden._tracking._combination",
     "asyncwarden._findings._finding",
     "asyncwarden._tracking._task_view",
     "asyncwarden._patches._pandas",

@@ -19,7 +19,7 @@ from asyncwarden import _config, _observers
 from asyncwarden._failopen import internal_error
 from asyncwarden.exceptions import FindingError, text_of
 
-# The rule catalog and Finding load with the first finding or allow(), not with the asyncio hook
+# The rule codes and Finding load with the first finding or allow(), not with the asyncio hook
 # (their dataclasses cost start-up time in every guarded program).
 if TYPE_CHECKING:
     from asyncwarden._findings._finding import Finding
@@ -41,11 +41,11 @@ def allow(*codes: str) -> Iterator[None]:
 
     For code that combines partial results on purpose: ``with asyncwarden.allow("AW201"): ...``.
     """
-    from asyncwarden._rules._catalog import RULES
+    from asyncwarden._findings._codes import CODES
 
-    unknown = [code for code in codes if code not in RULES]
+    unknown = [code for code in codes if code not in CODES]
     if unknown:
-        raise ValueError(f"unknown rule code(s) {unknown}; known: {', '.join(RULES)}")
+        raise ValueError(f"unknown rule code(s) {unknown}; known: {', '.join(CODES)}")
     token = _allowed.set(_allowed.get() | frozenset(codes))
     try:
         yield
@@ -138,9 +138,9 @@ def error_of(finding: Finding) -> BaseException | None:
             return FindingError(finding)
         if not _first_time(finding):
             return None
-        from asyncwarden._rules._catalog import RULES
+        from asyncwarden._findings._codes import CODES
 
-        category = RULES[finding.code].category
+        category = CODES[finding.code].category
         text = text_of(finding)  # a finding that cannot be rendered still reaches the user
         site = finding.site
     except Exception as error:

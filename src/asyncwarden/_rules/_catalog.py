@@ -1,6 +1,7 @@
-"""The rule catalog: each rule is data plus, for the combination rules, one small check.
+"""The rule catalog: each rule is its code's data (``_findings/_codes``) plus, for the
+combination rules, one small check, defined here.
 
-Adding a rule touches this file (and, for a new warning category, ``exceptions.py``).
+Adding a rule adds its code's entry in ``_findings/_codes`` and, for a combination rule, its check.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from asyncwarden import exceptions
+from asyncwarden._findings._codes import CODES, LIBRARY_FIXES
 from asyncwarden._findings._finding import Finding
 from asyncwarden._tracking._callsite import CallSite
 from asyncwarden._tracking._combination import Combination
@@ -227,7 +229,7 @@ def _finding(
     message: str,
     **details: Any,
 ) -> Finding:
-    rule = RULES[code]
+    rule = CODES[code]
     libraries = {batch.library for batch in batches}
     fix = rule.fix
     if len(libraries) == 1:
@@ -251,92 +253,16 @@ def _finding(
     )
 
 
-RULES: dict[str, Rule] = {
-    rule.code: rule
-    for rule in (
-        Rule(
-            "AW101",
-            "unordered-concat",
-            "frames from an unordered collection (wait()'s sets, as_completed()) are combined "
-            "in an order that is not their submission order",
-            exceptions.UnorderedConcatWarning,
-            "use asyncio.gather(), which keeps input order; or keep {input: task} and read "
-            "results by input (results = [tasks[i].result() for i in inputs]); or pass keys=",
-            check_unordered_concat,
-        ),
-        Rule(
-            "AW102",
-            "merge-fanout",
-            "a merge or join on index labels or keys that collide because of how task results "
-            "were combined, so rows are multiplied or lost",
-            exceptions.MergeFanoutWarning,
-            "concat partitions with ignore_index=True (or keys=...) before joining on the index, "
-            "and never concatenate a partition twice; validate='one_to_one' makes merge check it",
-            check_merge_fanout,
-        ),
-        Rule(
-            "AW201",
-            "incomplete-batch",
-            "results of a batch are combined while some members failed, were cancelled or are "
-            "still pending, and nothing acknowledges it",
-            exceptions.IncompleteBatchWarning,
-            "raise on failure (gather without return_exceptions, or TaskGroup), retry the "
-            "missing partitions, or say it is intended: with asyncwarden.allow('AW201'): ...",
-            check_incomplete_batch,
-        ),
-        Rule(
-            "AW301",
-            "pending-at-shutdown",
-            "tasks still pending when the event loop shuts down are cancelled (or destroyed) "
-            "silently",
-            exceptions.PendingAtShutdownWarning,
-            "cancel the tasks and await them (await asyncio.gather(*tasks, return_exceptions="
-            "True)), use asyncio.TaskGroup, or mark a daemon task with asyncwarden.allow_pending()",
-        ),
-        Rule(
-            "AW302",
-            "abandoned-pending",
-            "tasks wait() returned in pending were neither awaited nor cancelled by the time the "
-            "caller finished (an executor's not_done futures: by the time the executor shut down)",
-            exceptions.AbandonedPendingWarning,
-            "for t in pending: t.cancel(); then await asyncio.gather(*pending, "
-            "return_exceptions=True); or use asyncio.timeout() around a TaskGroup",
-        ),
-        Rule(
-            "AW303",
-            "cancelled-not-awaited",
-            "a task's cancellation was requested but never awaited, so its cleanup runs later "
-            "or not at all",
-            exceptions.CancelledNotAwaitedWarning,
-            "after task.cancel(), await it (with contextlib.suppress(asyncio.CancelledError): "
-            "await task) or await asyncio.gather(*cancelled, return_exceptions=True)",
-        ),
-    )
+# The combination rules' checks, run on every concat, merge or join.
+_CHECK_OF: dict[str, Callable[[Combination], list[Finding]]] = {
+    "AW101": check_unordered_concat,
+    "AW102": check_merge_fanout,
+    "AW201": check_incomplete_batch,
 }
 
-
-# The fix in the words of the library whose batch it is, where asyncio's would not apply.
-LIBRARY_FIXES: dict[tuple[str, str], str] = {
-    ("AW101", "concurrent.futures"): (
-        "use Executor.map(), which keeps input order; or keep the futures in input order and "
-        "read them back (frames = [f.result() for f in futures]); or pass keys="
-    ),
-    ("AW101", "distributed"): (
-        "use client.gather(futures), which keeps input order; or keep {input: future} and read "
-        "results by input; or pass keys="
-    ),
-    ("AW201", "concurrent.futures"): (
-        "read every future's result() (a failure raises), wait for the not_done futures, or say "
-        "it is intended: with asyncwarden.allow('AW201'): ..."
-    ),
-    ("AW302", "concurrent.futures"): (
-        "for f in not_done: f.cancel(), and shut down with cancel_futures=True; or wait for them "
-        "(concurrent.futures.wait(not_done)) and read them before the executor shuts down"
-    ),
-    ("AW201", "distributed"): (
-        "client.gather(futures) raises on a failed future; wait for the not_done futures, or say "
-        "it is intended: with asyncwarden.allow('AW201'): ..."
-    ),
+RULES: dict[str, Rule] = {
+    code: Rule(code, entry.name, entry.summary, entry.category, entry.fix, _CHECK_OF.get(code))
+    for code, entry in CODES.items()
 }
 
 

@@ -144,10 +144,10 @@ def report(abandoned: Abandoned) -> None:
 
 
 def _finding(running: list[tuple[Any, Batch, int, bool]], site: CallSite) -> Any:
+    from asyncwarden._findings._codes import CODES, LIBRARY_FIXES
     from asyncwarden._findings._finding import Finding
-    from asyncwarden._rules._catalog import LIBRARY_FIXES, RULES
 
-    rule = RULES["AW302"]
+    rule = CODES["AW302"]
     batches = list(dict.fromkeys(b for _, b, _, _ in running))
     lines = [
         f"future    {_provenance.describe_kind(b.kind, b.library)} #{b.id} input position "

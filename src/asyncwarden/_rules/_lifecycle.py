@@ -190,10 +190,10 @@ def build(
     **details: object,
 ) -> Finding:
     """One finding about ``views``; the warning points at the first task's origin."""
+    from asyncwarden._findings._codes import CODES
     from asyncwarden._findings._finding import Finding
-    from asyncwarden._rules._catalog import RULES
 
-    rule = RULES[code]
+    rule = CODES[code]
     now = time.time()
     lines: list[str] = []
     for view in views[:LISTED_TASKS]:
