@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from asyncwarden._patches._replay import Replay
 from asyncwarden._tracking import _frame_types, _outcomes, _provenance
-from asyncwarden._tracking._callsite import _is_internal
+from asyncwarden._tracking._callsite import is_internal
 from asyncwarden._tracking._provenance import Batch, first_positions
 
 Future = asyncio.Future
@@ -43,7 +43,7 @@ def called_by_asyncio(depth: int = 2) -> bool:
         code = sys._getframe(depth).f_code
     except ValueError:
         return False
-    return code not in _TASK_STEPPING and _is_internal(code.co_filename)
+    return code not in _TASK_STEPPING and is_internal(code.co_filename)
 
 
 def call_between(
@@ -215,7 +215,7 @@ _OBJECT_HASH: Any = object.__hash__
 _OBJECT_EQ: Any = object.__eq__
 
 
-def _identity_hashed(kind: type) -> bool:
+def identity_hashed(kind: type) -> bool:
     # Positions are looked up by the future itself (an id() would allocate an int per member).
     return kind.__hash__ is _OBJECT_HASH and kind.__eq__ is _OBJECT_EQ
 
@@ -223,8 +223,7 @@ def _identity_hashed(kind: type) -> bool:
 def all_futures(items: list[Any]) -> bool:
     """Whether every item is an asyncio future or task (one check per type, not per item)."""
     return all(
-        issubclass(kind, asyncio.Future) and _identity_hashed(kind)
-        for kind in set(map(type, items))
+        issubclass(kind, asyncio.Future) and identity_hashed(kind) for kind in set(map(type, items))
     )
 
 
@@ -273,8 +272,8 @@ def register_in_order(batch: Batch, items: list[Any], futures: Iterable[Future[A
     ordered: list[Future[Any] | None] = [None] * len(items)
     for future in futures:
         position = _position_of(positions, future)
-        # A future type that redefines equality is not followed: see _identity_hashed.
-        if position is not None and ordered[position] is None and _identity_hashed(type(future)):
+        # A future type that redefines equality is not followed: see identity_hashed.
+        if position is not None and ordered[position] is None and identity_hashed(type(future)):
             ordered[position] = future
     _provenance.registry.register(batch, ordered)
     return Positions(items, {f: i for i, f in enumerate(ordered) if f is not None})

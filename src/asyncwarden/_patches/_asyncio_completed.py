@@ -27,7 +27,7 @@ from asyncwarden._tracking._callsite import capture
 from asyncwarden._tracking._provenance import Batch
 
 
-def _completion_recorder(
+def completion_recorder(
     batch: Batch, positions: Positions, put: Callable[[Any], None]
 ) -> Callable[[Any], None]:
     """Stands in for as_completed's own queue's ``put_nowait``: one member finished.
@@ -99,7 +99,7 @@ def _watch_completions(batch: Batch, items: list[Any], queue: Any, todo: Iterabl
     origin = _asyncio_rewait.origin_of(ordered)
     if origin is not None:
         _asyncio_rewait.join_origin(batch, origin[0], origin[1], ordered)
-    queue.put_nowait = _completion_recorder(batch, positions, queue.put_nowait)
+    queue.put_nowait = completion_recorder(batch, positions, queue.put_nowait)
 
 
 def _watch_generator(batch: Batch, items: list[Any], gen: Any) -> None:

@@ -104,7 +104,7 @@ async def aexit_wrapper(
             if batch is not None:
                 _provenance.registry.close(batch)
                 members = _alive(batch.members)
-                settle(batch, members, _IndexOf(batch), not exited_normally)
+                settle(batch, members, IndexOf(batch), not exited_normally)
                 if _observers.on_batch_finished:
                     _observers.batch_finished(batch)
         except Exception as error:
@@ -117,7 +117,7 @@ def _alive(refs: list[weakref.ref[Any]]) -> list[Any]:
     return [member for ref in refs if (member := ref()) is not None]
 
 
-class _IndexOf:
+class IndexOf:
     """Position of a member, found only when asked (when a member failed or returned a frame)."""
 
     def __init__(self, batch: Batch) -> None:

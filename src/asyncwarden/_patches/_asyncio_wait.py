@@ -85,18 +85,6 @@ def after_gather(outer: Any, kwargs: dict[str, Any]) -> Any:
     return outer
 
 
-def _adversarial(done: set[Future[Any]], positions: Positions) -> set[Future[Any]]:
-    """A set with the same members whose iteration order is not the submission order.
-
-    Set order is undefined, so any order is legal; strict mode picks one that a program relying
-    on submission order cannot survive, so the hazard shows on every run, for every size.
-    """
-    if len(done) < 2:
-        return done
-    table = positions.table()
-    return _strict_order.out_of_order(done, lambda future: table.get(future, -1))
-
-
 async def wait_wrapper(
     wrapped: Callable[..., Any], instance: object, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
@@ -162,7 +150,7 @@ async def wait_wrapper(
             positions = register_in_order(batch, items, [*done, *pending])
         strict = _config.CONFIG.strict()
         if strict:
-            done = _adversarial(done, positions)
+            done = _strict_order.done_out_of_order(done, positions)
         if pending:
             batch.pending_positions = list(map(positions.table().get, pending, repeat(-1)))
         linked = settle(batch, done, positions)

@@ -18,8 +18,7 @@ from typing import Any
 from asyncwarden import _config, _observers
 from asyncwarden._failopen import internal_error
 from asyncwarden._patches import _asyncio_common as shared
-from asyncwarden._patches import _asyncio_rewait
-from asyncwarden._patches._asyncio_wait import _adversarial
+from asyncwarden._patches import _asyncio_rewait, _strict_order
 from asyncwarden._patches._futures import Opened, hide_own_frame, open_batch
 from asyncwarden._patches._wrapping import patch
 from asyncwarden._tracking import _frame_types, _outcomes, _provenance
@@ -114,7 +113,7 @@ def _waited(batch: Batch, items: list[Any], result: Any) -> Any:
         _asyncio_rewait.join_origin(batch, origin[0], origin[1], items, _is_future)
     strict = _config.CONFIG.strict()
     if strict:
-        shuffled = _adversarial(done, positions)
+        shuffled = _strict_order.done_out_of_order(done, positions)
         if shuffled is not done:
             done = shuffled
             result = type(result)(done, not_done)

@@ -20,14 +20,13 @@ from typing import Any
 from asyncwarden import _config, _observers
 from asyncwarden._failopen import internal_error
 from asyncwarden._patches import _asyncio_common as shared
-from asyncwarden._patches import _asyncio_rewait
-from asyncwarden._patches._asyncio_completed import _completion_recorder
-from asyncwarden._patches._asyncio_taskgroup import _IndexOf
-from asyncwarden._patches._asyncio_wait import _adversarial
+from asyncwarden._patches import _asyncio_rewait, _strict_order
+from asyncwarden._patches._asyncio_completed import completion_recorder
+from asyncwarden._patches._asyncio_taskgroup import IndexOf
 from asyncwarden._patches._wrapping import patch
 from asyncwarden._rules import _executor_shutdown
 from asyncwarden._tracking import _frame_types, _outcomes, _provenance
-from asyncwarden._tracking._callsite import _is_internal, add_internal_package, capture
+from asyncwarden._tracking._callsite import add_internal_package, capture, is_internal
 from asyncwarden._tracking._provenance import Batch
 
 LIBRARY = "concurrent.futures"
@@ -36,7 +35,7 @@ LIBRARY = "concurrent.futures"
 def _called_by_library(depth: int = 3) -> bool:
     # Frame 0 is this function, 1 the helper, 2 the wrapper; 3 called the patched function.
     try:
-        return _is_internal(sys._getframe(depth).f_code.co_filename)
+        return is_internal(sys._getframe(depth).f_code.co_filename)
     except ValueError:
         return False
 
@@ -57,7 +56,7 @@ def hide_own_frame(error: BaseException) -> None:
 def _all_futures(items: list[Any]) -> bool:
     """Every item a ``concurrent.futures.Future`` hashed by identity (one check per type)."""
     return bool(items) and all(
-        issubclass(kind, Future) and shared._identity_hashed(kind) for kind in set(map(type, items))
+        issubclass(kind, Future) and shared.identity_hashed(kind) for kind in set(map(type, items))
     )
 
 
@@ -169,7 +168,7 @@ def _waited(batch: Batch, items: list[Any], result: Any) -> Any:
         _asyncio_rewait.join_origin(batch, origin[0], origin[1], items, _is_future)
     strict = _config.CONFIG.strict()
     if strict:
-        shuffled = _adversarial(done, positions)
+        shuffled = _strict_order.done_out_of_order(done, positions)
         if shuffled is not done:
             done = shuffled
             result = type(result)(done, not_done)
@@ -225,7 +224,7 @@ def _as_completed(
         _register(batch, items)
         # Positions from the batch's weak references: a table of the futures themselves would
         # keep every yielded future alive as long as the generator.
-        record = _completion_recorder(batch, _IndexOf(batch), _ignore)  # type: ignore[arg-type]
+        record = completion_recorder(batch, IndexOf(batch), _ignore)  # type: ignore[arg-type]
         followed: Any = _yielded_in_order(generator, functools.partial(_recorded, record))
         followed.__name__ = generator.__name__
         followed.__qualname__ = generator.__qualname__

@@ -428,7 +428,7 @@ def _by_the_program() -> bool:
     first): only the program's own call clears or hands on a hold. Frame 0 is this function,
     1 the patched method, 2 its caller.
     """
-    return not _callsite._is_internal(sys._getframe(2).f_code.co_filename)
+    return not _callsite.is_internal(sys._getframe(2).f_code.co_filename)
 
 
 def _handing_on(original: Callable[..., Any]) -> Callable[..., Any]:

@@ -18,7 +18,10 @@ passes (a miss, never a wrong answer).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from asyncwarden._patches._asyncio_common import Positions
 
 _LINEAR_PROBES = 9
 _PERTURB_SHIFT = 5
@@ -107,3 +110,15 @@ def out_of_order(done: set[Any], position: Callable[[Any], int]) -> set[Any]:
         if order != sorted(order) and len(candidate) == len(done):
             return candidate
     return done
+
+
+def done_out_of_order(done: set[Any], positions: Positions) -> set[Any]:
+    """A set with the same members whose iteration order is not the submission order.
+
+    Set order is undefined, so any order is legal; strict mode picks one that a program relying
+    on submission order cannot survive, so the hazard shows on every run, for every size.
+    """
+    if len(done) < 2:
+        return done
+    table = positions.table()
+    return out_of_order(done, lambda future: table.get(future, -1))

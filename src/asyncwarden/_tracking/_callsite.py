@@ -57,7 +57,7 @@ class CallSite:
 UNKNOWN = CallSite("<unknown>", 0, "<unknown>")
 
 
-def _is_internal(filename: str) -> bool:
+def is_internal(filename: str) -> bool:
     # The prefixes are absolute; code objects of imported modules carry absolute paths.
     return filename.startswith(_INTERNAL_PREFIXES)
 
@@ -68,7 +68,7 @@ def user_stack_frame(depth: int = 2) -> FrameType | None:
         stack_frame: FrameType | None = sys._getframe(depth)
     except ValueError:
         return None
-    while stack_frame is not None and _is_internal(stack_frame.f_code.co_filename):
+    while stack_frame is not None and is_internal(stack_frame.f_code.co_filename):
         stack_frame = stack_frame.f_back
     return stack_frame
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from asyncwarden import _compat
 from asyncwarden._tracking import _provenance
-from asyncwarden._tracking._callsite import _is_internal
+from asyncwarden._tracking._callsite import is_internal
 from asyncwarden._tracking._provenance import Batch
 
 MARK = "_asyncwarden_lifecycle"
@@ -147,7 +147,7 @@ def _held_by_asyncio_stack_frames(other: Any, task: Any) -> bool:
     for stack_frame in reversed(stack_frames(other.get_coro())):
         filename = stack_frame.f_code.co_filename
         if not filename.startswith(_LIBRARY_DIRS):
-            if _is_internal(filename):
+            if is_internal(filename):
                 continue  # asyncwarden's own wrapper stack frames sit between
             return False
         for value in stack_frame.f_locals.values():

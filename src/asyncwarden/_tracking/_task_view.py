@@ -13,7 +13,7 @@ from typing import Any
 
 from asyncwarden import _compat
 from asyncwarden._tracking import _provenance
-from asyncwarden._tracking._callsite import CallSite, _is_internal
+from asyncwarden._tracking._callsite import CallSite, is_internal
 from asyncwarden._tracking._outcomes import CANCELLED, FAILED, OK, outcome_of
 from asyncwarden._tracking._provenance import Batch, TaskProvenance, coroutine_name, describe_kind
 from asyncwarden._tracking._task_marks import cancel_requested, code_of, mark_of, stack_frames
@@ -147,7 +147,7 @@ def _created_at(task: Any) -> CallSite | None:
     if not traceback:
         return None
     for entry in reversed(traceback):
-        if not _is_internal(entry.filename):
+        if not is_internal(entry.filename):
             return CallSite(entry.filename, entry.lineno or 0, entry.name)
     return None
 
@@ -162,7 +162,7 @@ def view(task: Any) -> TaskView:
         batch, position = returned.batch, returned.position
     coro = task.get_coro()
     stack = stack_frames(coro)
-    user = [f for f in stack if not _is_internal(f.f_code.co_filename)]
+    user = [f for f in stack if not is_internal(f.f_code.co_filename)]
     in_thread = None if user else _thread_target(stack)
     suspended = None
     awaiting = ""
