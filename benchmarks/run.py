@@ -6,7 +6,8 @@ processes, several for asyncwarden's own arms. The "noise" column is the unguard
 itself under the same schedule: a ratio that differs from 1.00 by less than that is not a cost.
 
     python benchmarks/run.py            # the full table, with PASS/FAIL per budget
-    python benchmarks/run.py --check    # the same, exit status 1 if a budget is missed
+    python benchmarks/run.py --check    # the same; exit status 1 if a budget is missed, 3 if
+                                        # one is within the run's own noise (INCONCLUSIVE)
     python benchmarks/run.py --quick    # small sizes, one round: proves the script works; its
                                         # budget lines show values, no verdicts (unless --check)
     python benchmarks/run.py --json out.json   # raw samples as well
@@ -67,6 +68,15 @@ class Plan:
     long_batch: int
     startup_runs: int
     pipeline_partitions: int = 200
+    etl_partitions: int = 200
+    etl_rows: int = 1_000
+    # The scaling part: each fan-out API at these batch sizes, rounds per size (warn and noise).
+    scaling_sizes: tuple[tuple[int, int], ...] = (
+        (1_000, 24),
+        (10_000, 8),
+        (100_000, 3),
+        (1_000_000, 1),
+    )
     only: tuple[str, ...] = ()
     wall: bool = False
     concat_repeat: int = 0  # concats per sample; 0: enough for about 2,000 frames
@@ -79,11 +89,24 @@ class Plan:
             f"concat{large}": large,
             "merge": self.merge_rows,
             "pipeline": self.pipeline_partitions,
+            "etl": self.etl_partitions,
+            "etl_rows": self.etl_rows,
         }
 
     def workloads(self) -> list[str]:
         names = [*workloads.available_workloads(), *self.sizes]
+        names.remove("etl_rows")
         return [name for name in names if not self.only or name in self.only]
+
+    def scaling(self) -> list[str]:
+        """The scaling part's rows: ``scale-<api>-<tasks>``."""
+        apis = [a for a in workloads.available_workloads() if a in SCALING_APIS]
+        return [
+            f"scale-{api}-{count}"
+            for api in apis
+            if not self.only or api in self.only
+            for count, _ in self.scaling_sizes
+        ]
 
 
 FULL = Plan(
@@ -116,8 +139,19 @@ QUICK = Plan(
     long_batch=500,
     startup_runs=2,
     pipeline_partitions=40,
+    etl_partitions=20,
+    etl_rows=100,
+    scaling_sizes=((200, 1), (2_000, 1)),
     concat_repeat=1,
 )
+
+SCALING_APIS = ("gather", "wait", "as_completed", "taskgroup")
+# Budgets are judged against the noise measured in the same run: a value further than the noise
+# from its limit is PASS or FAIL, one within it INCONCLUSIVE (exit status 3, not 1).
+EXIT_FAIL = 1
+EXIT_ERRORS = 2
+EXIT_INCONCLUSIVE = 3
+INF = float("inf")
 
 
 @dataclass
@@ -128,13 +162,27 @@ class Budget:
     value: float | None
     unit: str = "x"
     note: str = ""
+    # How far the value may be off, from the noise measured in the same run (0: not known).
+    noise: float = 0.0
 
     def __post_init__(self) -> None:
         self.limit = LIMIT_OVERRIDES.get(self.key, self.limit)
 
     @property
+    def verdict(self) -> str:
+        """PASS or FAIL when the value is further than the noise from the limit, else
+        INCONCLUSIVE: the run could not tell (a loaded machine), which is not a regression."""
+        if self.value is None:
+            return "FAIL"
+        if self.value > self.limit + self.noise:
+            return "FAIL"
+        if self.value <= self.limit - self.noise:
+            return "PASS"
+        return "INCONCLUSIVE"
+
+    @property
     def passed(self) -> bool:
-        return self.value is not None and self.value <= self.limit
+        return self.verdict == "PASS"
 
 
 @dataclass
@@ -169,10 +217,19 @@ def _worker(args: list[str], timeout: float) -> Any:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run_timings(plan: Plan, arms: list[str], results: Results, progress: bool) -> None:
-    names = plan.workloads()
+def run_timings(
+    plan: Plan,
+    arms: list[str],
+    results: Results,
+    progress: bool,
+    names: list[str] | None = None,
+    processes: int | None = None,
+) -> None:
+    names = plan.workloads() if names is None else names
+    if not names:
+        return
     passes: list[list[str]] = []
-    for number in range(plan.processes):
+    for number in range(plan.processes if processes is None else processes):
         arms_now = [a for a in arms if a in GUARD_ARMS or number == 0]
         random.Random(number).shuffle(arms_now)
         passes.append(arms_now)
@@ -186,6 +243,7 @@ def run_timings(plan: Plan, arms: list[str], results: Results, progress: bool) -
                     "rounds": rounds,
                     "wall": plan.wall,
                     "concat_repeat": plan.concat_repeat,
+                    "rounds_for": scaling_rounds(plan),
                 }
             )
             if progress:
@@ -202,6 +260,23 @@ def run_timings(plan: Plan, arms: list[str], results: Results, progress: bool) -
                 slot["base"].extend(pair["base"])
                 slot["arm"].extend(pair["arm"])
             results.facts.setdefault(arm, {}).update(out["facts"])
+
+
+def scaling_rounds(plan: Plan) -> dict[str, int]:
+    return {
+        f"scale-{api}-{count}": rounds
+        for api in SCALING_APIS
+        for count, rounds in plan.scaling_sizes
+    }
+
+
+def run_scaling(plan: Plan, arms: list[str], results: Results, progress: bool) -> None:
+    """Each fan-out API from 1,000 to 1,000,000 tasks, warn against unguarded, with its noise.
+
+    One worker process per arm: the largest batches take seconds per sample.
+    """
+    chosen = [a for a in ("noise", "warn") if a in arms]
+    run_timings(plan, chosen, results, progress, names=plan.scaling(), processes=1)
 
 
 def run_memory(plan: Plan, results: Results, progress: bool) -> None:
@@ -269,8 +344,10 @@ def spread(results: Results, workload: str) -> float | None:
     The larger of |median - 1| and the standard error of the median (1.25 x IQR/1.35/sqrt n).
     """
     ratios = paired(results, "noise", workload)
-    if len(ratios) < 4:
+    if not ratios:
         return None
+    if len(ratios) < 4:  # too few for quartiles (the largest scaling rows): the worst one
+        return max(abs(r - 1) for r in ratios)
     quartiles = statistics.quantiles(ratios, n=4)
     standard_error = 1.25 * (quartiles[2] - quartiles[0]) / 1.35 / len(ratios) ** 0.5
     return max(abs(statistics.median(ratios) - 1), standard_error)
@@ -293,6 +370,13 @@ def title(plan: Plan, workload: str) -> str:
         return f"merge, 2 x {plan.merge_rows:,} rows"
     if workload == "pipeline":
         return f"{plan.pipeline_partitions} partitions x 10 transformations, concat, merge"
+    if workload == "etl":
+        return (
+            f"ETL: {plan.etl_partitions} partitions x {plan.etl_rows:,} rows, wait, concat, merge"
+        )
+    if workload.startswith("scale-"):
+        _, api, count = workload.split("-")
+        return f"{api}, {int(count):,} tasks"
     side = max(1, round(plan.tasks**0.5))
     return WORKLOAD_TITLES[workload].format(tasks=plan.tasks, side=side)
 
@@ -303,10 +387,10 @@ def budgets(results: Results) -> list[Budget]:
     large = plan.concat_sizes[1]
     for workload in plan.workloads():
         if workload in workloads.ASYNCIO_WORKLOADS:
-            limit = 1.10
+            limit = 1.07
         elif workload in workloads.POOL_WORKLOADS or workload == f"concat{large}":
             limit = 1.05
-        elif workload == "merge":
+        elif workload in ("merge", "etl"):
             limit = 1.02
         elif workload == "pipeline":
             limit = 1.03
@@ -318,6 +402,7 @@ def budgets(results: Results) -> list[Budget]:
                 f"warn, {title(plan, workload)}",
                 limit,
                 ratio(results, "warn", workload),
+                noise=spread(results, workload) or 0.0,
             )
         )
     if "warn+sdk" in results.samples:
@@ -327,16 +412,33 @@ def budgets(results: Results) -> list[Budget]:
                 f"warn+SDK, {title(plan, workload)}",
                 1.5,
                 ratio(results, "warn+sdk", workload),
+                noise=spread(results, workload) or 0.0,
             )
             for workload in plan.workloads()
         )
+    found.extend(scaling_budgets(results))
     if results.startup:
         added = results.startup["added_wall_ms"]
+        noise = results.startup["noise_ms"]
         found.append(
-            Budget("startup-unset", "start-up added, ASYNCWARDEN unset", 1.0, added["unset"], " ms")
+            Budget(
+                "startup-unset",
+                "start-up added, ASYNCWARDEN unset",
+                1.0,
+                added["unset"],
+                " ms",
+                noise=noise,
+            )
         )
         found.append(
-            Budget("startup-set", "start-up added, ASYNCWARDEN=warn", 30.0, added["set"], " ms")
+            Budget(
+                "startup-set",
+                "start-up added, ASYNCWARDEN=warn",
+                30.0,
+                added["set"],
+                " ms",
+                noise=noise,
+            )
         )
     live = results.memory.get("live")
     if live:
@@ -378,6 +480,55 @@ def budgets(results: Results) -> list[Budget]:
                 _growth(long_guarded) - _growth(long_unguarded),
                 " B",
                 f"live batches after: {long_guarded['live_batches']}",
+            )
+        )
+    return found
+
+
+def added_per_task(results: Results, workload: str) -> tuple[float, float] | None:
+    """(µs the guard adds per task, its noise in µs) for a scaling row.
+
+    The median of the paired differences, over the tasks; the noise is the A/A spread of the
+    same row times the unguarded time per task.
+    """
+    pair = results.samples.get("warn", {}).get(workload)
+    if not pair or not pair["arm"]:
+        return None
+    count = int(workload.rsplit("-", 1)[1])
+    differences = [a - b for a, b in zip(pair["arm"], pair["base"], strict=True)]
+    base = statistics.median(pair["base"])
+    noise = spread(results, workload)
+    return (
+        statistics.median(differences) / count * 1e6,
+        (noise if noise is not None else 0.0) * base / count * 1e6,
+    )
+
+
+def scaling_budgets(results: Results) -> list[Budget]:
+    """Per API: the largest added cost per task over the smallest, 1,000 to 1,000,000 tasks."""
+    found: list[Budget] = []
+    plan = results.plan
+    for api in SCALING_APIS:
+        rows = [w for w in plan.scaling() if w.split("-")[1] == api]
+        measured = [m for m in (added_per_task(results, w) for w in rows) if m is not None]
+        if not rows or len(measured) < len(rows):
+            continue
+        high = max(measured)
+        low = min(measured)
+        value = high[0] / low[0] if low[0] > 0 else INF
+        # The ratio as far apart as the noise lets it be, either way.
+        widest = (high[0] + high[1]) / (low[0] - low[1]) if low[0] > low[1] else INF
+        narrowest = (high[0] - high[1]) / (low[0] + low[1])
+        sizes = ", ".join(f"{a:+.2f}+/-{n:.2f}" for a, n in measured)
+        found.append(
+            Budget(
+                f"flat-{api}",
+                f"added us per task flat, {api}, {rows[0].split('-')[2]} -> "
+                f"{rows[-1].split('-')[2]} tasks (largest / smallest)",
+                1.2,
+                value,
+                note=f"us per task: {sizes}",
+                noise=max(widest - value, value - narrowest) if value < widest < INF else INF,
             )
         )
     return found
@@ -470,15 +621,34 @@ def render(results: Results, arms: list[str], judge: bool = True) -> str:
                 f"RSS over {plan.long_total:,} tasks ({key.split('_')[1]}): {readings}; "
                 f"{long['seconds']:.1f} s; live Batch objects {long['live_batches']}"
             )
+    scaled = [w for w in plan.scaling() if w in results.samples.get("warn", {})]
+    if scaled:
+        lines.append("")
+        lines.append("added cost per task (warn - unguarded), by batch size:")
+        for workload in scaled:
+            measured = added_per_task(results, workload)
+            base = statistics.median(results.samples["warn"][workload]["base"])
+            count = int(workload.rsplit("-", 1)[1])
+            if measured is not None:
+                lines.append(
+                    f"  {title(plan, workload):28} unguarded {base / count * 1e6:6.2f} us/task, "
+                    f"added {measured[0]:+.2f} +/- {measured[1]:.2f} us, "
+                    f"ratio {_fmt(ratio(results, 'warn', workload), 3)}"
+                )
     lines.append("")
     # One round of tiny workloads says whether each part runs, not whether it meets a budget.
-    lines.append("budgets:" if judge else "budgets (not judged: --quick measures too little):")
+    lines.append(
+        "budgets (+/- the noise measured in this run; within it: INCONCLUSIVE):"
+        if judge
+        else "budgets (not judged: --quick measures too little):"
+    )
     for budget in budgets(results):
         value = "missing" if budget.value is None else f"{budget.value:,.3f}{budget.unit}"
-        verdict = ("PASS" if budget.passed else "FAIL") if judge else " -  "
+        noise = f" +/- {budget.noise:,.3f}" if budget.noise and budget.value is not None else ""
+        verdict = budget.verdict.ljust(12) if judge else " -  "
         note = f"  ({budget.note})" if budget.note else ""
         lines.append(
-            f"  {verdict}  {budget.name}: {value} <= {budget.limit:,}{budget.unit}{note}"
+            f"  {verdict}  {budget.name}: {value}{noise} <= {budget.limit:,}{budget.unit}{note}"
             f"  [{budget.key}]"
         )
     if results.errors:
@@ -518,6 +688,7 @@ def worker_main(argv: list[str]) -> None:
         spec["rounds"],
         spec["sizes"],
         spec.get("concat_repeat", 0),
+        spec.get("rounds_for"),
     )
     print(json.dumps(out))
 
@@ -544,7 +715,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, one round")
-    parser.add_argument("--check", action="store_true", help="exit 1 if a budget is missed")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 if a budget is missed, 3 if the run's noise leaves one undecided",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write raw samples as JSON")
     parser.add_argument("--rounds", type=int, help="paired rounds per worker (guard arms)")
     parser.add_argument("--processes", type=int, help="worker processes per guard arm")
@@ -554,7 +729,9 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated: noise, warn, warn+sdk, otel, otel+sdk, debug",
     )
     parser.add_argument(
-        "--skip", default="", help="comma-separated parts to skip: timings, memory, startup"
+        "--skip",
+        default="",
+        help="comma-separated parts to skip: timings, scaling, memory, startup",
     )
     parser.add_argument(
         "--budget",
@@ -594,6 +771,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"asyncwarden benchmarks: {environment()}", flush=True)
     if "timings" not in skip:
         run_timings(plan, arms, results, progress=True)
+    if "scaling" not in skip:
+        run_scaling(plan, arms, results, progress=True)
     if "memory" not in skip:
         run_memory(plan, results, progress=True)
     if "startup" not in skip:
@@ -615,10 +794,14 @@ def main(argv: list[str] | None = None) -> int:
                 indent=1,
             )
         )
-    failed = [b for b in budgets(results) if not b.passed]
+    verdicts = {b.verdict for b in budgets(results)}
     if results.errors:
-        return 2
-    return 1 if options.check and failed else 0
+        return EXIT_ERRORS
+    if not options.check:
+        return 0
+    if "FAIL" in verdicts:
+        return EXIT_FAIL
+    return EXIT_INCONCLUSIVE if "INCONCLUSIVE" in verdicts else 0
 
 
 def _available(arms: list[str]) -> list[str]:

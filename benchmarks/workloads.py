@@ -210,6 +210,47 @@ def time_pipeline(partitions: list[Any], stores: Any) -> float:
     return clock() - start
 
 
+def etl_inputs(partitions: int, rows: int) -> tuple[list[Any], Any]:
+    """Per partition the columns a loader would read (numpy arrays), and the dimension table."""
+    import numpy as np
+    import pandas as pd
+
+    columns = []
+    for day in range(partitions):
+        generator = np.random.default_rng(day)
+        columns.append(
+            {
+                "day": np.full(rows, day),
+                "store": generator.integers(0, 50, rows),
+                "amount": generator.random(rows) * 100,
+            }
+        )
+    stores = pd.DataFrame({"store": range(50), "region": [f"r{i % 5}" for i in range(50)]})
+    return columns, stores
+
+
+async def run_etl(columns: list[Any], stores: Any) -> None:
+    """A realistic fan-out: a task loads each partition into a frame, ``wait()`` for all of them,
+    concatenate them in partition order, merge the dimension table in."""
+    import pandas as pd
+
+    async def load(part: Any) -> Any:
+        await asyncio.sleep(0)  # the I/O a real loader waits for
+        return pd.DataFrame(part)
+
+    tasks = [asyncio.ensure_future(load(part)) for part in columns]
+    await asyncio.wait(tasks)
+    combined = pd.concat([task.result() for task in tasks], ignore_index=True)
+    combined.merge(stores, on="store", how="left", validate="many_to_one")
+
+
+def time_etl(columns: list[Any], stores: Any) -> float:
+    gc.collect()
+    start = clock()
+    asyncio.run(run_etl(columns, stores))
+    return clock() - start
+
+
 def time_merge(left: Any, right: Any) -> float:
     import pandas as pd
 
@@ -250,17 +291,46 @@ class NullArm(Arm):
     name = "noise"
 
 
+# A regression injected into the guarded arm only, to prove ``run.py --check`` fails a real one
+# (tests/test_benchmarks_smoke.py): "per-task-callback" gives every task a done-callback, the
+# cost the guard's design avoids (a second round through the event loop per task).
+INJECT = os.environ.get("AW_BENCH_INJECT", "")
+
+
+def _noop_callback(future: Any) -> None:
+    """The injected regression's done-callback."""
+
+
 class WarnArm(Arm):
     name = "warn"
+
+    def setup(self) -> None:
+        from asyncio import base_events
+
+        self._create_task = base_events.BaseEventLoop.create_task
 
     def enable(self) -> None:
         import asyncwarden
 
         asyncwarden.install("warn")
+        if INJECT == "per-task-callback":
+            from asyncio import base_events
+
+            original = self._create_task
+
+            def create_task(loop: Any, coro: Any, **options: Any) -> Any:
+                task = original(loop, coro, **options)
+                task.add_done_callback(_noop_callback)
+                return task
+
+            base_events.BaseEventLoop.create_task = create_task  # type: ignore[method-assign]
 
     def disable(self) -> None:
+        from asyncio import base_events
+
         import asyncwarden
 
+        base_events.BaseEventLoop.create_task = self._create_task  # type: ignore[method-assign]
         asyncwarden.uninstall()
 
 
@@ -299,6 +369,7 @@ class WarnSdkArm(WarnArm):
     name = "warn+sdk"
 
     def setup(self) -> None:
+        super().setup()
         self.sdk = _MemorySdk()
         self.sdk.set_global()
 
@@ -397,8 +468,12 @@ def run_worker(
     rounds: int,
     sizes: dict[str, int],
     concat_repeat: int = 0,
+    rounds_for: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    """Measure every workload unguarded and under one arm, interleaved; return raw samples."""
+    """Measure every workload unguarded and under one arm, interleaved; return raw samples.
+
+    ``rounds_for`` gives some workloads their own number of rounds (the largest scaling rows).
+    """
     arm = ARMS[arm_name]()
     arm.setup()
     frames: Frames | None = None
@@ -408,17 +483,24 @@ def run_worker(
         merge_rows = sizes.get("merge", 0) if "merge" in pandas_workloads else 0
         partitions = sizes.get("pipeline", 0) if "pipeline" in pandas_workloads else 0
         frames = Frames(counts, merge_rows, partitions)
+    etl: tuple[list[Any], Any] | None = None
+    if "etl" in workloads and arm.touches_pandas:
+        etl = etl_inputs(sizes["etl"], sizes.get("etl_rows", 1_000))
     samples: dict[str, dict[str, list[float]]] = {}
     for workload in workloads:
         if workload in pandas_workloads and frames is None:
             continue
+        if workload == "etl" and etl is None:
+            continue
         if workload in POOL_WORKLOADS and not arm.touches_pools:
             continue
-        sample = _sampler(workload, arm, tasks, frames, sizes, concat_repeat)
+        if workload.startswith("scale-") and arm.name not in ("noise", "warn"):
+            continue
+        sample = _sampler(workload, arm, tasks, frames, sizes, concat_repeat, etl)
         sample()  # warm-up, unguarded: first-call costs (imports, caches) are nobody's overhead
         base: list[float] = []
         armed: list[float] = []
-        for round_number in range(rounds):
+        for round_number in range((rounds_for or {}).get(workload, rounds)):
             for armed_now in (False, True) if round_number % 2 == 0 else (True, False):
                 if armed_now:
                     arm.enable()
@@ -437,7 +519,16 @@ def _sampler(
     frames: Frames | None,
     sizes: dict[str, int],
     concat_repeat: int,
+    etl: tuple[list[Any], Any] | None = None,
 ) -> Callable[[], float]:
+    if workload.startswith("scale-"):
+        # "scale-<api>-<tasks>": one fan-out API at one batch size (run.py's scaling part).
+        _, api, count = workload.split("-")
+        scaled = ASYNCIO_WORKLOADS[api]
+        return lambda: time_asyncio(scaled, int(count), arm.debug)
+    if workload == "etl":
+        assert etl is not None
+        return lambda: time_etl(*etl)
     if workload in ASYNCIO_WORKLOADS:
         function = ASYNCIO_WORKLOADS[workload]
         return lambda: time_asyncio(function, tasks, arm.debug)

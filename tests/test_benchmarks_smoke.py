@@ -7,7 +7,9 @@ test asserts nothing about timings, only that every part ran and reported.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,8 +32,17 @@ def test_quick_run_prints_every_row_arm_and_budget(tmp_path: Path) -> None:
         "thread pool + wait, 500 futures",
     ):
         assert row in table
-    for row in ("batches x", "concat of 10 frames", "concat of 100 frames", "merge, 2 x"):
+    for row in (
+        "batches x",
+        "concat of 10 frames",
+        "concat of 100 frames",
+        "merge, 2 x",
+        "ETL: 20 partitions x 100 rows, wait, concat, merge",
+    ):
         assert row in table
+    # The added cost per task, by batch size, for each fan-out API, with its flatness budget.
+    assert "added cost per task (warn - unguarded), by batch size:" in table
+    assert "[flat-wait]" in table
     for column in ("warn", "warn+SDK", "OTel asyncio", "OTel+SDK", "asyncio debug", "noise"):
         assert column in table.splitlines()[1]
     assert "start-up (python -c pass" in table
@@ -65,11 +76,65 @@ def test_check_exits_non_zero_when_a_budget_is_missed(tmp_path: Path) -> None:
         "--quick",
         "--check",
         "--skip",
-        "timings,memory",
+        "timings,scaling,memory",
         "--budget",
         "startup-set=-1000",
         cwd=tmp_path,
         timeout=300,
     )
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "FAIL  start-up added, ASYNCWARDEN=warn" in done.stdout
+    line = next(x for x in done.stdout.splitlines() if "[startup-set]" in x)
+    assert line.split()[0] == "FAIL", line
+
+
+def _budget(value: float | None, noise: float) -> Any:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import run
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    return run.Budget("key", "name", 1.07, value, noise=noise)
+
+
+@pytest.mark.parametrize(
+    ("value", "noise", "verdict"),
+    [
+        (1.05, 0.01, "PASS"),
+        (1.10, 0.01, "FAIL"),
+        (1.05, 0.03, "INCONCLUSIVE"),  # under the limit, but the run cannot tell
+        (1.09, 0.03, "INCONCLUSIVE"),  # over it, as far as a loaded machine's noise reaches
+        (1.60, 0.30, "FAIL"),  # a real regression is further out than any noise
+        (None, 0.0, "FAIL"),  # not measured
+    ],
+)
+def test_a_budget_is_judged_against_the_noise_of_its_run(
+    value: float | None, noise: float, verdict: str
+) -> None:
+    assert _budget(value, noise).verdict == verdict
+
+
+# Out of the default run (timed worker processes): a regression injected into the guarded arm
+# only, through the environment of the process a user starts, must FAIL --check, not be taken
+# for noise.
+@pytest.mark.benchmarks
+def test_check_fails_a_real_regression_injected_into_the_guarded_arm(tmp_path: Path) -> None:
+    args = (
+        str(RUN),
+        "--check",
+        "--workloads",
+        "gather",
+        "--arms",
+        "noise,warn",
+        "--skip",
+        "scaling,memory,startup",
+        "--rounds",
+        "6",
+        "--processes",
+        "1",
+    )
+    done = run_python(
+        *args, env={"AW_BENCH_INJECT": "per-task-callback"}, cwd=tmp_path, timeout=600
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    line = next(x for x in done.stdout.splitlines() if "[warn-gather]" in x)
+    assert line.split()[0] == "FAIL", line
