@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -60,3 +62,24 @@ def run_python(
         timeout=timeout,
         check=False,
     )
+
+
+async def in_reverse_completion(n: int, make: Any) -> list[Any]:
+    """Frames in the order a FIRST_COMPLETED loop gets them: the last partition finishes first.
+
+    A scheduler-chosen order that is the same on every run: ``make(i)`` runs only once partition
+    i is released, and one partition is released per ``wait()``.
+    """
+    ready = [asyncio.Event() for _ in range(n)]
+
+    async def load(i: int) -> Any:
+        await ready[i].wait()
+        return await make(i)
+
+    pending = {asyncio.create_task(load(i)) for i in range(n)}
+    frames: list[Any] = []
+    for i in reversed(range(n)):
+        ready[i].set()  # exactly one member can finish before this wait() returns
+        done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        frames += [t.result() for t in done]
+    return frames

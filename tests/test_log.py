@@ -10,7 +10,6 @@ import asyncio
 import logging
 import os
 from collections.abc import Iterator
-from typing import Any
 
 import pandas as pd
 import pytest
@@ -22,6 +21,7 @@ from asyncwarden._config import LogFormat
 from asyncwarden._sinks import _log
 from asyncwarden._sinks import _semconv as sc
 from asyncwarden._sinks._telemetry import _control
+from tests.conftest import in_reverse_completion
 
 
 async def _partition(i: int) -> pd.DataFrame:
@@ -29,26 +29,9 @@ async def _partition(i: int) -> pd.DataFrame:
     return pd.DataFrame({"day": [i]})
 
 
-async def _in_reverse(n: int, make: Any) -> list[pd.DataFrame]:
-    """Frames in the order a FIRST_COMPLETED loop gets them: the last partition finishes first."""
-    ready = [asyncio.Event() for _ in range(n)]
-
-    async def load(i: int) -> pd.DataFrame:
-        await ready[i].wait()
-        return await make(i)
-
-    pending = {asyncio.create_task(load(i)) for i in range(n)}
-    frames: list[pd.DataFrame] = []
-    for i in reversed(range(n)):
-        ready[i].set()  # exactly one member can finish before this wait() returns
-        done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-        frames += [t.result() for t in done]
-    return frames
-
-
 def _wrong_pipeline(n: int = 3) -> pd.DataFrame:
     async def main() -> pd.DataFrame:
-        frames = await _in_reverse(n, _partition)
+        frames = await in_reverse_completion(n, _partition)
         return pd.concat(frames).reset_index(drop=True)  # reads the rows as they came
 
     with pytest.warns(asyncwarden.UnorderedConcatWarning):

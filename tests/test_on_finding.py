@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pandas as pd
 import pytest
@@ -11,6 +10,7 @@ import pytest
 import asyncwarden
 from asyncwarden import _config
 from asyncwarden._findings._finding import Finding
+from tests.conftest import in_reverse_completion
 
 
 async def _part(i: int) -> pd.DataFrame:
@@ -18,25 +18,8 @@ async def _part(i: int) -> pd.DataFrame:
     return pd.DataFrame({"day": [i]})
 
 
-async def _in_reverse(n: int, make: Any) -> list[pd.DataFrame]:
-    """Frames in the order a FIRST_COMPLETED loop gets them: the last partition finishes first."""
-    ready = [asyncio.Event() for _ in range(n)]
-
-    async def load(i: int) -> pd.DataFrame:
-        await ready[i].wait()
-        return await make(i)
-
-    pending = {asyncio.create_task(load(i)) for i in range(n)}
-    frames: list[pd.DataFrame] = []
-    for i in reversed(range(n)):
-        ready[i].set()  # exactly one member can finish before this wait() returns
-        done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-        frames += [t.result() for t in done]
-    return frames
-
-
 async def _wrong() -> pd.DataFrame:
-    frames = await _in_reverse(3, _part)
+    frames = await in_reverse_completion(3, _part)
     return pd.concat(frames).reset_index(drop=True)  # reads the rows as they came
 
 

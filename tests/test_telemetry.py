@@ -96,6 +96,7 @@ def _wrong_pipeline(tracer: trace.Tracer, n: int = 4) -> pd.DataFrame:
 
     async def main() -> pd.DataFrame:
         with tracer.start_as_current_span("etl"):
+            # Not tests.conftest.in_reverse_completion: the batch span must name this file.
             ready = [asyncio.Event() for _ in range(n)]
 
             async def load(i: int) -> pd.DataFrame:
