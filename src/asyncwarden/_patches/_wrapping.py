@@ -106,6 +106,21 @@ def patch(owners: tuple[object, ...], name: str, wrapper: Wrapper) -> None:
             _applied.append((owner, name, current))
 
 
+def _replacement(
+    owner: type, name: str, make: Callable[[Callable[..., Any]], Any]
+) -> tuple[Any, Any] | None:
+    """(original, ``make(original)`` dressed as the original), or None to leave ``name`` alone.
+
+    None when ``name`` is not the owner's own attribute or is already one of ours.
+    """
+    original = vars(owner).get(name)
+    if original is None or getattr(original, "__asyncwarden_original__", None) is not None:
+        return None
+    replacement = functools.update_wrapper(make(original), original)
+    replacement.__asyncwarden_original__ = original  # type: ignore[attr-defined]
+    return original, replacement
+
+
 def patch_method(
     owner: type, name: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]
 ) -> None:
@@ -116,13 +131,11 @@ def patch_method(
     The function carries the original's name, docstring and ``__wrapped__`` (so its signature).
     """
     with _lock:
-        original = vars(owner).get(name)
-        if original is None or getattr(original, "__asyncwarden_original__", None) is not None:
-            return  # not the owner's own attribute, or already ours
-        replacement = functools.update_wrapper(make(original), original)
-        replacement.__asyncwarden_original__ = original  # type: ignore[attr-defined]
-        setattr(owner, name, replacement)
-        _applied.append((owner, name, original))
+        made = _replacement(owner, name, make)
+        if made is not None:
+            original, replacement = made
+            setattr(owner, name, replacement)
+            _applied.append((owner, name, original))
 
 
 class Switchable:
@@ -142,12 +155,9 @@ class Switchable:
 
     def add(self, owner: type, name: str, make: Callable[[Callable[..., Any]], Any]) -> None:
         with _lock:
-            original = vars(owner).get(name)
-            if original is None or getattr(original, "__asyncwarden_original__", None) is not None:
-                return
-            replacement = functools.update_wrapper(make(original), original)
-            replacement.__asyncwarden_original__ = original  # type: ignore[attr-defined]
-            self._entries.append((owner, name, original, replacement))
+            made = _replacement(owner, name, make)
+            if made is not None:
+                self._entries.append((owner, name, *made))
 
     def switch(self, on: bool) -> None:
         """Put the replacements in place (``on``) or the originals back."""
