@@ -11,7 +11,7 @@ from typing import Any
 
 from asyncwarden import _compat, _observers
 from asyncwarden._failopen import internal_error
-from asyncwarden._patches import _asyncio_rewait
+from asyncwarden._patches import _rewait as _asyncio_rewait
 from asyncwarden._patches._asyncio_common import (
     all_futures,
     called_by_asyncio,

@@ -12,7 +12,7 @@ from typing import Any
 
 from asyncwarden import _compat, _config, _observers
 from asyncwarden._failopen import internal_error
-from asyncwarden._patches import _asyncio_rewait, _strict_order
+from asyncwarden._patches import _rewait, _strict_order
 from asyncwarden._patches._asyncio_common import (
     Future,
     Positions,
@@ -85,6 +85,18 @@ def after_gather(outer: Any, kwargs: dict[str, Any]) -> Any:
     return outer
 
 
+def _register(batch: Batch, ordered: list[Any], every_future: bool) -> Positions | None:
+    """wait()'s members, in ``ordered``'s order; None on 3.10 when coroutines are among them.
+
+    Those become tasks only inside wait(): they are registered when it returns.
+    """
+    if every_future:
+        return register_in_order(batch, ordered, ordered)
+    if not _compat.WAIT_ACCEPTS_COROUTINES or not any(map(asyncio.iscoroutine, ordered)):
+        return register_in_order(batch, ordered, (f for f in ordered if asyncio.isfuture(f)))
+    return None
+
+
 async def wait_wrapper(
     wrapped: Callable[..., Any], instance: object, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
@@ -109,20 +121,12 @@ async def wait_wrapper(
                 batch.size = len(items)
                 ordered = items
                 if isinstance(given, (set, frozenset)):
-                    ordered = _asyncio_rewait.by_creation(items) or items
+                    ordered = _rewait.by_creation(items) or items
                     batch.input_ordered = ordered is not items
-                origin = _asyncio_rewait.origin_of(ordered)
                 every_future = all_futures(ordered)
-                if every_future:
-                    positions = register_in_order(batch, ordered, ordered)
-                elif not _compat.WAIT_ACCEPTS_COROUTINES or not any(
-                    map(asyncio.iscoroutine, ordered)
-                ):
-                    positions = register_in_order(
-                        batch, ordered, (f for f in ordered if asyncio.isfuture(f))
-                    )
-                if origin is not None:
-                    _asyncio_rewait.join_origin(batch, origin[0], origin[1], ordered)
+                positions = _rewait.register_and_follow(
+                    batch, ordered, functools.partial(_register, batch, ordered, every_future)
+                )
                 if _observers.on_batch_started:
                     _observers.batch_started(batch)
     except Exception as error:
@@ -160,13 +164,12 @@ async def wait_wrapper(
             batch.pending_positions = list(map(positions.table().get, pending, repeat(-1)))
         linked = settle(batch, done, positions)
         if linked and batch.origin is not None:
-            _asyncio_rewait.link_to_origin(batch, done, positions)
+            _rewait.link_to_origin(batch, done, positions)
         # The order the done set iterates in matters to a frame from it (AW101) and to
         # telemetry; nothing else reads it, and it costs a table of every member to know.
         if linked or strict or _observers.on_batch_finished or batch.origin is not None:
             batch.done_order = list(map(positions.table().get, done, repeat(-1)))
-        if pending or _provenance.registry.returned_pending:
-            _asyncio_rewait.remember_pending(batch, done, pending)
+        _rewait.remember_pending(batch, done, pending)
         batch.finished = time.time()
         if _observers.on_batch_finished:
             _observers.batch_finished(batch)

@@ -10,6 +10,7 @@ a ``done`` set iterated (``client.gather(list(done))``) are not.
 
 from __future__ import annotations
 
+import functools
 import time
 import weakref
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from typing import Any
 from asyncwarden import _config, _observers
 from asyncwarden._failopen import internal_error
 from asyncwarden._patches import _asyncio_common as shared
-from asyncwarden._patches import _asyncio_rewait, _strict_order
+from asyncwarden._patches import _rewait, _strict_order
 from asyncwarden._patches._futures import Opened, hide_own_frame, open_batch
 from asyncwarden._patches._wrapping import patch
 from asyncwarden._tracking import _frame_types, _outcomes, _provenance
@@ -104,13 +105,11 @@ def _waited(batch: Batch, items: list[Any], result: Any) -> Any:
     if type(done) is not set or type(not_done) is not set or not _all_futures(items):
         return result
     batch.size = len(items)
-    returned = _provenance.registry.returned_pending
     # A wait() on futures an earlier wait() returned pending works on their first batch (a frame
     # fetched later is linked there, by the registry's first entry).
-    origin = _asyncio_rewait.origin_of(items, _is_future) if returned else None
-    positions = _register(batch, items)
-    if origin is not None:
-        _asyncio_rewait.join_origin(batch, origin[0], origin[1], items, _is_future)
+    positions = _rewait.register_and_follow(
+        batch, items, functools.partial(_register, batch, items), _is_future, in_groups=False
+    )
     strict = _config.CONFIG.strict()
     if strict:
         shuffled = _strict_order.done_out_of_order(done, positions)
@@ -121,8 +120,7 @@ def _waited(batch: Batch, items: list[Any], result: Any) -> Any:
     batch.pending_positions = [table.get(f, -1) for f in not_done]
     _record_outcomes(batch, done, positions)
     batch.done_order = [table.get(f, -1) for f in done]
-    if not_done or returned:
-        _asyncio_rewait.remember_pending(batch, done, not_done)
+    _rewait.remember_pending(batch, done, not_done)
     batch.finished = time.time()
     if _observers.on_batch_finished:
         _observers.batch_finished(batch)

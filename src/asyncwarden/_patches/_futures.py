@@ -20,7 +20,7 @@ from typing import Any
 from asyncwarden import _config, _observers
 from asyncwarden._failopen import internal_error
 from asyncwarden._patches import _asyncio_common as shared
-from asyncwarden._patches import _asyncio_rewait, _strict_order
+from asyncwarden._patches import _rewait, _strict_order
 from asyncwarden._patches._asyncio_completed import completion_recorder
 from asyncwarden._patches._asyncio_taskgroup import IndexOf
 from asyncwarden._patches._wrapping import patch
@@ -161,11 +161,10 @@ def _waited(batch: Batch, items: list[Any], result: Any) -> Any:
         return result
     batch.size = len(items)
     # A wait() on futures an earlier wait() returned pending works on their first batch.
-    origin = _asyncio_rewait.origin_of(items, _is_future) if returned else None
-    _register(batch, items)
+    _rewait.register_and_follow(
+        batch, items, functools.partial(_register, batch, items), _is_future, in_groups=False
+    )
     positions = shared.Positions(items, None)
-    if origin is not None:
-        _asyncio_rewait.join_origin(batch, origin[0], origin[1], items, _is_future)
     strict = _config.CONFIG.strict()
     if strict:
         shuffled = _strict_order.done_out_of_order(done, positions)
@@ -178,12 +177,11 @@ def _waited(batch: Batch, items: list[Any], result: Any) -> Any:
         _executor_shutdown.follow(batch, not_done, table)
     linked = shared.settle(batch, done, positions)
     if linked and batch.origin is not None:
-        _asyncio_rewait.link_to_origin(batch, done, positions)
+        _rewait.link_to_origin(batch, done, positions)
     if linked or strict or _observers.on_batch_finished or batch.origin is not None:
         table = positions.table()
         batch.done_order = [table.get(f, -1) for f in done]
-    if not_done or returned:
-        _asyncio_rewait.remember_pending(batch, done, not_done)
+    _rewait.remember_pending(batch, done, not_done)
     batch.finished = time.time()
     if _observers.on_batch_finished:
         _observers.batch_finished(batch)

@@ -6,6 +6,9 @@ as_completed() over the pending tasks of a wait(), or over an open TaskGroup's t
 keeps a batch of its own (telemetry, AW302 follow it) that points at the origin batch: the frames
 it hands out are linked to their positions there, and the order it hands them out in joins the
 origin's scheduled order (``Batch.scheduled_order``), which AW101 reads.
+
+asyncio's, concurrent.futures' and dask's wait() all re-wait the same way: ``register_and_follow``
+when the call is made, ``remember_pending`` when it returns.
 """
 
 from __future__ import annotations
@@ -13,13 +16,15 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from asyncwarden._patches._asyncio_common import Future, link_frame
 from asyncwarden._tracking import _frame_types, _provenance
 from asyncwarden._tracking._provenance import Batch
 
 _new_ref = weakref.ref
+
+T = TypeVar("T")
 
 
 def by_creation(items: list[Any]) -> list[Any] | None:
@@ -105,6 +110,29 @@ def join_origin(
     origin.followers.append(batch)
 
 
+def register_and_follow(
+    batch: Batch,
+    items: list[Any],
+    register: Callable[[], T],
+    is_future: Callable[[Any], bool] = asyncio.isfuture,
+    *,
+    in_groups: bool = True,
+) -> T:
+    """``register()`` this call's members; if they belong to a batch already, follow that one.
+
+    ``is_future`` tells the calling library's futures; ``in_groups`` whether they can be an open
+    TaskGroup's tasks (asyncio's only): when not, a call with nothing returned pending before
+    skips the search entirely. Returns what ``register`` returned.
+    """
+    origin = (
+        origin_of(items, is_future) if in_groups or _provenance.registry.returned_pending else None
+    )
+    registered = register()
+    if origin is not None:
+        join_origin(batch, origin[0], origin[1], items, is_future)
+    return registered
+
+
 def link_to_origin(batch: Batch, futures: Iterable[Future[Any]], position_of: Any) -> None:
     """Frames of a follower's members are linked to their positions in the origin batch."""
     origin = batch.origin
@@ -120,8 +148,13 @@ def link_to_origin(batch: Batch, futures: Iterable[Future[Any]], position_of: An
 
 
 def remember_pending(batch: Batch, done: set[Any], pending: set[Any]) -> None:
-    """Keep where wait()'s pending members came from, for a later wait() on them."""
+    """Keep where wait()'s pending members came from, for a later wait() on them.
+
+    One truth test when nothing is pending now and nothing was before.
+    """
     returned = _provenance.registry.returned_pending
+    if not pending and not returned:
+        return
     for future in done:
         returned.pop(_new_ref(future), None)
     if not pending:
