@@ -9,9 +9,11 @@ the guard was on would have them (README: the guard patches at import).
 
 from __future__ import annotations
 
+import gc
 import itertools
 import operator
 import warnings
+import weakref
 from collections.abc import Iterator
 
 import distributed
@@ -109,6 +111,30 @@ def test_as_completed_order_into_concat_is_aw101(client: Client, with_results: b
     finding = raised.value.finding
     assert "[1, 0] (completion order, as as_completed() yields)" in finding.message
     assert any(role.startswith("distributed.as_completed() #") for role, _ in finding.sites)
+
+
+@pytest.mark.usefixtures("strict_guard")
+@pytest.mark.parametrize("with_results", [False, True])
+def test_as_completed_keeps_no_member_alive_the_program_dropped(
+    client: Client, with_results: bool
+) -> None:
+    gates = [f"asyncwarden-gate-{part}-{next(_runs)}" for part in range(2)]
+    futures = [client.submit(load, part, gates[part], pure=False) for part in range(2)]
+    completed = distributed.as_completed(futures, with_results=with_results)
+    Event(gates[1]).set()
+    item = next(completed)
+    first, frames = (item[0], [item[1]]) if with_results else (item, [item.result()])
+    gone = weakref.ref(first)
+    futures.remove(first)
+    del item, first
+    gc.collect()
+    assert gone() is None  # while the as_completed object, still to be iterated, lives on
+    Event(gates[0]).set()
+    item = next(completed)
+    frames.append(item[1] if with_results else item.result())
+    with pytest.raises(FindingError) as raised:
+        pd.concat(frames).reset_index(drop=True)  # a use of the row order
+    assert "[1, 0] (completion order, as as_completed() yields)" in raised.value.finding.message
 
 
 def _first_completed_loop(client: Client, order: list[int]) -> list[tuple[int, pd.DataFrame]]:

@@ -130,7 +130,7 @@ def _waited(batch: Batch, items: list[Any], result: Any) -> Any:
 # -- as_completed -----------------------------------------------------------------------------
 
 # as_completed object -> its batch; an object's futures can be added to it later (``add``).
-_followed: weakref.WeakKeyDictionary[Any, tuple[Batch, list[Any]]] = weakref.WeakKeyDictionary()
+_followed: weakref.WeakKeyDictionary[Any, Batch] = weakref.WeakKeyDictionary()
 
 
 def _update(
@@ -163,45 +163,48 @@ def _update(
 def _follow(instance: Any, items: list[Any]) -> None:
     if not _all_futures(items):
         return
-    followed = _followed.get(instance)
-    if followed is None:
+    batch = _followed.get(instance)
+    started = batch is not None
+    if batch is None:
         options = {"with_results": instance.with_results}
         opened = open_batch("as_completed", (items,), options, LIBRARY, check_caller=False)[1]
         if opened is None:
             return
-        batch = opened[0]
-        members: list[Any] = []
-        followed = _followed[instance] = (batch, members)
+        batch = _followed[instance] = opened[0]
         queue = instance.queue
-        queue.put_nowait = _completion_recorder(batch, members, queue.put_nowait)
-    batch, members = followed
-    start = len(members)
-    members.extend(items)
-    batch.size = len(members)
+        queue.put_nowait = _completion_recorder(batch, queue.put_nowait)
     _provenance.registry.register_all(batch, items)
-    if start == 0 and _observers.on_batch_started:
+    batch.size = len(batch.members)
+    if not started and _observers.on_batch_started:
         _observers.batch_started(batch)
 
 
-def _completion_recorder(
-    batch: Batch, members: list[Any], put: Callable[[Any], None]
-) -> Callable[[Any], None]:
+def _completion_recorder(batch: Batch, put: Callable[[Any], None]) -> Callable[[Any], None]:
     """Stands in for the as_completed object's own queue's ``put_nowait``: one member finished.
 
     Every member is recorded in completion order (a dask future costs a round trip to the
     scheduler; one weak reference more is nothing beside it), with its result when the object
-    was made ``with_results=True``.
+    was made ``with_results=True``. Positions are read from the batch's weak references: the
+    as_completed object lives as long as the program iterates it, and a future it has handed
+    out must not outlive the program's last reference (it keeps its result on the cluster).
     """
     completed = batch.completed.append
-    positions: dict[Any, int] = {}
+    members = batch.members
+    # id(member's weak reference) -> first position; members are added later by ``add``.
+    positions: dict[int, int] = {}
+    indexed = 0
 
     def put_nowait(item: Any) -> None:
+        nonlocal indexed
         try:
             future, value = item if type(item) is tuple and len(item) == 2 else (item, None)
-            completed(weakref.ref(future))
-            if len(positions) != len(members):
-                positions.update((f, i) for i, f in enumerate(members) if f not in positions)
-            position = positions.get(future, -1)
+            ref = weakref.ref(future)
+            completed(ref)
+            if indexed != len(members):
+                for index in range(indexed, len(members)):
+                    positions.setdefault(id(members[index]), index)
+                indexed = index + 1
+            position = positions.get(id(ref), -1)
             outcome = _outcome(future)
             if outcome[0] != _outcomes.OK:
                 batch.outcomes[position] = outcome
