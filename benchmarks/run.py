@@ -254,11 +254,9 @@ def run_timings(
                 results.errors.append(f"{arm}: {error}")
                 continue
             for workload, pair in out["samples"].items():
-                slot = results.samples.setdefault(arm, {}).setdefault(
-                    workload, {"base": [], "arm": []}
-                )
-                slot["base"].extend(pair["base"])
-                slot["arm"].extend(pair["arm"])
+                slot = results.samples.setdefault(arm, {}).setdefault(workload, {})
+                for which, values in pair.items():  # "base", "arm" and a scaling row's "again"
+                    slot.setdefault(which, []).extend(values)
             results.facts.setdefault(arm, {}).update(out["facts"])
 
 
@@ -273,10 +271,11 @@ def scaling_rounds(plan: Plan) -> dict[str, int]:
 def run_scaling(plan: Plan, arms: list[str], results: Results, progress: bool) -> None:
     """Each fan-out API from 1,000 to 1,000,000 tasks, warn against unguarded, with its noise.
 
-    One worker process per arm: the largest batches take seconds per sample.
+    One worker process: the largest batches take seconds per sample. The warn worker times the
+    unguarded program twice a round, around the guarded sample: that pair is the noise.
     """
-    chosen = [a for a in ("noise", "warn") if a in arms]
-    run_timings(plan, chosen, results, progress, names=plan.scaling(), processes=1)
+    if "warn" in arms:
+        run_timings(plan, ["warn"], results, progress, names=plan.scaling(), processes=1)
 
 
 def run_memory(plan: Plan, results: Results, progress: bool) -> None:
@@ -339,18 +338,9 @@ def base_ms(results: Results, workload: str) -> float | None:
 
 
 def spread(results: Results, workload: str) -> float | None:
-    """How far the A/A median lands from 1: the smallest difference the table can resolve.
-
-    The larger of |median - 1| and the standard error of the median (1.25 x IQR/1.35/sqrt n).
-    """
+    """How far the A/A median lands from 1: the smallest difference the table can resolve."""
     ratios = paired(results, "noise", workload)
-    if not ratios:
-        return None
-    if len(ratios) < 4:  # too few for quartiles (the largest scaling rows): the worst one
-        return max(abs(r - 1) for r in ratios)
-    quartiles = statistics.quantiles(ratios, n=4)
-    standard_error = 1.25 * (quartiles[2] - quartiles[0]) / 1.35 / len(ratios) ** 0.5
-    return max(abs(statistics.median(ratios) - 1), standard_error)
+    return _median_spread([r - 1 for r in ratios]) if ratios else None
 
 
 WORKLOAD_TITLES = {
@@ -496,12 +486,21 @@ def added_per_task(results: Results, workload: str) -> tuple[float, float] | Non
         return None
     count = int(workload.rsplit("-", 1)[1])
     differences = [a - b for a, b in zip(pair["arm"], pair["base"], strict=True)]
-    base = statistics.median(pair["base"])
-    noise = spread(results, workload)
+    again = [a - b for a, b in zip(pair.get("again", []), pair["base"], strict=True)]
     return (
         statistics.median(differences) / count * 1e6,
-        (noise if noise is not None else 0.0) * base / count * 1e6,
+        _median_spread(again) / count * 1e6 if again else INF,
     )
+
+
+def _median_spread(values: list[float]) -> float:
+    """How far the median of A/A differences lands from 0: the larger of |median| and its
+    standard error (1.25 x IQR/1.35/sqrt n); with too few for quartiles, the worst one."""
+    if len(values) < 4:
+        return max(abs(v) for v in values)
+    quartiles = statistics.quantiles(values, n=4)
+    standard_error = 1.25 * (quartiles[2] - quartiles[0]) / 1.35 / len(values) ** 0.5
+    return max(abs(statistics.median(values)), standard_error)
 
 
 def scaling_budgets(results: Results) -> list[Budget]:

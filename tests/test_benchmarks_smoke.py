@@ -60,6 +60,13 @@ def test_quick_run_prints_every_row_arm_and_budget(tmp_path: Path) -> None:
     for arm in ("noise", "warn", "warn+sdk", "otel", "otel+sdk", "debug"):
         pairs = samples["samples"][arm]["gather"]
         assert len(pairs["base"]) == len(pairs["arm"]) >= 1
+    # A scaling row's noise is timed in the warn worker itself, around each guarded sample.
+    scaled = [w for w in samples["samples"]["warn"] if w.startswith("scale-")]
+    assert scaled
+    for workload in scaled:
+        pair = samples["samples"]["warn"][workload]
+        assert len(pair["again"]) == len(pair["base"]) == len(pair["arm"]) >= 1
+        assert workload not in samples["samples"]["noise"]
     # The SDK arms really exported spans to memory: their cost is measured, not skipped.
     assert samples["facts"]["otel+sdk"]["spans_exported"] > 0
     assert samples["facts"]["warn+sdk"]["spans_exported"] > 0
