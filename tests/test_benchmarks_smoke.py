@@ -7,6 +7,7 @@ test asserts nothing about timings, only that every part ran and reported.
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -145,3 +146,21 @@ def test_check_fails_a_real_regression_injected_into_the_guarded_arm(tmp_path: P
     assert done.returncode == 1, done.stdout + done.stderr
     line = next(x for x in done.stdout.splitlines() if "[warn-gather]" in x)
     assert line.split()[0] == "FAIL", line
+
+
+@pytest.mark.benchmarks
+def test_instruction_counts_run_end_to_end_and_see_the_guard(tmp_path: Path) -> None:
+    """``benchmarks/instructions.py`` as a user runs it: one row per workload, parsed back."""
+    if shutil.which("valgrind") is None:
+        pytest.skip("valgrind is not installed (scripts/system-deps installs it)")
+    script = ROOT / "benchmarks" / "instructions.py"
+    done = run_python(
+        str(script), "--workloads", "gather,wait", "--tasks", "300", cwd=tmp_path, timeout=600
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = {line.split()[0]: line.split()[1:] for line in done.stdout.splitlines()[2:]}
+    assert set(rows) == {"gather", "wait"}
+    for plain, warn, _added, ratio in rows.values():
+        # A guarded task does the unguarded task's work and the guard's: never less.
+        assert float(warn.replace(",", "")) > float(plain.replace(",", "")) > 0
+        assert float(ratio) > 1.0

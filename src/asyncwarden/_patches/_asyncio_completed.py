@@ -10,7 +10,7 @@ from typing import Any
 
 from asyncwarden import _compat, _observers
 from asyncwarden._failopen import internal_error
-from asyncwarden._patches import _rewait as _asyncio_rewait
+from asyncwarden._patches import _rewait
 from asyncwarden._patches._asyncio_common import (
     all_futures,
     called_by_asyncio,
@@ -80,7 +80,7 @@ def completion_recorder(
                     if not plain:
                         record(batch, positions(future), future)
                         if batch.origin is not None:
-                            _asyncio_rewait.link_to_origin(batch, (future,), positions)
+                            _rewait.link_to_origin(batch, (future,), positions)
                 if counting:
                     last = len(left) == 1
                     if left:
@@ -110,13 +110,10 @@ def _watch_completions(batch: Batch, items: list[Any], queue: Any, todo: Collect
         futures = (f for f in futures if f is not None)
     ordered = items
     if not batch.input_ordered and futures is items:
-        ordered = _asyncio_rewait.by_creation(items) or items
+        ordered = _rewait.by_creation(items) or items
         batch.input_ordered = ordered is not items
         futures = ordered
-    register_in_order(batch, ordered, futures)
-    origin = _asyncio_rewait.origin_of(ordered)
-    if origin is not None:
-        _asyncio_rewait.join_origin(batch, origin[0], origin[1], ordered)
+    _rewait.register_and_follow(batch, ordered, lambda: register_in_order(batch, ordered, futures))
     # Positions from the batch's weak references: the recorder holds no member (a table of the
     # input would hold them all while the queue lives). It holds the queue, and the queue holds
     # it: a cycle until the last member arrives and it takes itself off (+2 to +4 us per task on
