@@ -533,8 +533,8 @@ def _warmer(workload: str, arm: Arm) -> Callable[[], None]:
     """An untimed run of ten tasks before each asyncio sample, unguarded or guarded alike.
 
     What runs once after ``install()`` (first calls through the patches, caches) is paid once
-    in a program's life, not per batch; here the arm is switched on 24 times a row. Without this
-    the 1,000-task scaling rows carried it: +0.3 to +0.5 ms a sample, +0.3 to +0.5 us per task.
+    in a program's life, not per batch, while a worker switches the arm on every round; the
+    unguarded sample gets the same warm-up.
     """
     api = workload.split("-")[1] if workload.startswith("scale-") else workload
     function = ASYNCIO_WORKLOADS.get(api)
