@@ -91,6 +91,9 @@ NOT_RUN = {
     ("docs/performance.md", "workload "): "benchmarks/run.py's output, one run as measured",
     ("docs/performance.md", "added cost per task"): "benchmarks/run.py's output, as measured",
     ("docs/performance.md", "budgets (+/-"): "benchmarks/run.py's output, as measured",
+    ("docs/performance.md", "$ .venv/bin/python benchmarks/instructions.py"): (
+        "instruction counts; tests/test_benchmarks_smoke.py runs the script"
+    ),
     ("README.md", "import json, sys"): "tests/e2e/test_on_finding_e2e.py runs it",
     ("README.md", "%load_ext asyncwarden"): "IPython magics; tests/e2e/test_notebook.py runs them",
     ("docs/notebooks.md", "%load_ext asyncwarden"): (
