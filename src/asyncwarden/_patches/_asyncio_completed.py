@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import time
 from collections.abc import Callable, Collection, Iterable
 from typing import Any
@@ -55,8 +56,8 @@ def completion_recorder(
     refers to through ``put``.
     """
     completed = batch.completed.append
-    counting = todo is None
-    left = [None] * batch.size if counting else []  # one taken off per member that arrives
+    count = itertools.count(1).__next__ if todo is None else None
+    size = batch.size
     frame_types = _frame_types.FRAME_TYPES  # one set, filled in place when pandas is patched
     every_member = bool(_observers.on_batch_finished)
     finished = _outcomes.FINISHED_STATE
@@ -81,12 +82,7 @@ def completion_recorder(
                         record(batch, positions(future), future)
                         if batch.origin is not None:
                             _rewait.link_to_origin(batch, (future,), positions)
-                if counting:
-                    last = len(left) == 1
-                    if left:
-                        left.pop()
-                else:
-                    last = not todo
+                last = not todo if count is None else count() == size
                 if last:
                     if unhook is not None:
                         unhook()
