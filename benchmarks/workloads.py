@@ -502,30 +502,20 @@ def run_worker(
         # row's smaller sizes ran just before it: its largest sizes need none.
         if not workload.startswith("scale-") or int(workload.rsplit("-", 1)[1]) <= 10_000:
             sample()
-        base: list[float] = []
-        armed: list[float] = []
         # A scaling row also times the unguarded program a second time in each round, around
         # the guarded sample: its own noise, at the same moments (a separate noise worker ran
         # at other times, and load that came and went between them was not in its margin).
-        again: list[float] | None = [] if workload.startswith("scale-") else None
+        order = ["base", "arm", "again"] if workload.startswith("scale-") else ["base", "arm"]
+        taken: dict[str, list[float]] = {which: [] for which in order}
         for round_number in range((rounds_for or {}).get(workload, rounds)):
-            order = ["base", "arm", "again"] if again is not None else ["base", "arm"]
             for which in order if round_number % 2 == 0 else reversed(order):
                 if which == "arm":
                     arm.enable()
-                    warm()
-                    armed.append(sample())
+                warm()
+                taken[which].append(sample())
+                if which == "arm":
                     arm.disable()
-                else:
-                    warm()
-                    taken = sample()
-                    if which == "base":
-                        base.append(taken)
-                    elif again is not None:
-                        again.append(taken)
-        samples[workload] = {"base": base, "arm": armed}
-        if again is not None:
-            samples[workload]["again"] = again
+        samples[workload] = taken
     return {"arm": arm_name, "samples": samples, "facts": arm.describe(), "pid": os.getpid()}
 
 
