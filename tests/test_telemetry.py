@@ -264,6 +264,17 @@ def test_as_completed_span_carries_completion_order(otel: Telemetry) -> None:
     assert list(attributes[sc.BATCH_CONSUMED_ORDER]) == arrived
 
 
+def test_as_completed_span_counts_a_member_listed_twice_once(otel: Telemetry) -> None:
+    async def main() -> int:
+        first, second = (asyncio.create_task(_partition(i)) for i in range(2))
+        return len([await next_done for next_done in asyncio.as_completed([first, second, first])])
+
+    handed_out = asyncio.run(main())
+    attributes = _attrs(otel.one(sc.SPAN_BATCH))
+    assert handed_out == 2  # asyncio hands out each distinct member once
+    assert attributes[sc.BATCH_SIZE] == handed_out
+
+
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="TaskGroup is 3.11+")
 def test_taskgroup_gets_one_span_with_its_members_counted(otel: Telemetry) -> None:
     async def main() -> None:

@@ -98,6 +98,10 @@ def completion_recorder(
 
 def _watch_completions(batch: Batch, items: list[Any], queue: Any, todo: Collection[Any]) -> None:
     """Register the members and follow as_completed's own completion queue."""
+    # asyncio's own count of the distinct members: counting them here, by identity, before the
+    # call cost about 1,000 instructions a task (3.11, cachegrind: +5,900 -> +4,900, 2 % of a
+    # trivial task).
+    batch.size = len(todo)
     if all_futures(items):
         futures: Iterable[Any] = items
     else:
@@ -146,7 +150,6 @@ def before_as_completed(
             if items is not None:
                 args = (passed, *args[1:])
                 batch = Batch("as_completed", capture(2), {"timeout": kwargs.get("timeout")})
-                batch.size = len(set(map(id, items)))
                 batch.input_ordered = not isinstance(given, (set, frozenset))
                 if _observers.on_batch_started:
                     _observers.batch_started(batch)
