@@ -31,7 +31,6 @@ def completion_recorder(
     positions: Callable[[Any], int],
     put: Callable[[Any], None],
     unhook: Callable[[], None] | None = None,
-    todo: Collection[Any] | None = None,
 ) -> Callable[[Any], None]:
     """Stands in for as_completed's own queue's ``put_nowait``: one member finished.
 
@@ -41,26 +40,18 @@ def completion_recorder(
     docs/performance.md). The queue is asyncio's, never the program's.
 
     A member costs one read of asyncio's own fields when it returned something, three when it
-    returned None (it may have failed or been cancelled). The fields are read as attributes, not
-    through ``_outcomes``' getters: a call costs about 600 instructions on a C task against 400
-    for the attribute (3.11, cachegrind; 1,800 of 56,000 a trivial task costs). Only members that
-    failed, were cancelled or returned a frame are recorded, in completion order: the order of
-    frames is what AW101 cites. Telemetry, which reports the completion order of every member,
-    gets every member recorded.
-
-    ``todo`` is asyncio's own set of the members still to finish (its done-callback takes each
-    member out before putting it on the queue): empty, it says this was the last one, with no
-    count of ours (540 instructions a member). Without it (concurrent.futures), members are
-    counted up to the batch's size. ``unhook`` runs once no member is left to arrive (the last
-    one did, or the timeout's sentinel came): it takes the recorder off the queue, which it
-    refers to through ``put``.
+    returned None (it may have failed or been cancelled). Only members that failed, were
+    cancelled or returned a frame are recorded, in completion order: the order of frames is what
+    AW101 cites. Telemetry, which reports the completion order of every member, gets every
+    member recorded. Members are counted up to the batch's size; ``unhook`` runs once no member
+    is left to arrive (the last one did, or the timeout's sentinel came): it takes the recorder
+    off the queue, which it refers to through ``put``.
     """
     completed = batch.completed.append
-    count = itertools.count(1).__next__ if todo is None else None
+    count = itertools.count(1).__next__
     size = batch.size
     frame_types = _frame_types.FRAME_TYPES  # one set, filled in place when pandas is patched
     every_member = bool(_observers.on_batch_finished)
-    finished = _outcomes.FINISHED_STATE
 
     def put_nowait(future: Any) -> None:
         if future is None:  # the timeout's sentinel: asyncio took its callbacks off the rest
@@ -69,9 +60,12 @@ def completion_recorder(
         else:
             try:
                 try:
-                    result = future._result
+                    result = _outcomes.result_of(future)
                     if result is None:
-                        plain = future._exception is None and future._state == finished
+                        plain = (
+                            _outcomes.exception_of(future) is None
+                            and _outcomes.state_of(future) == _outcomes.FINISHED_STATE
+                        )
                     else:
                         plain = type(result) not in frame_types
                 except AttributeError:  # a future type without asyncio's private fields
@@ -82,8 +76,7 @@ def completion_recorder(
                         record(batch, positions(future), future)
                         if batch.origin is not None:
                             _rewait.link_to_origin(batch, (future,), positions)
-                last = not todo if count is None else count() == size
-                if last:
+                if count() == size:
                     if unhook is not None:
                         unhook()
                     batch.finished = time.time()
@@ -120,7 +113,7 @@ def _watch_completions(batch: Batch, items: list[Any], queue: Any, todo: Collect
     # 3.11 while members stayed alive until the garbage collector ran: asyncio.run's shutdown
     # walked them and the collector moved them through its generations).
     queue.put_nowait = completion_recorder(
-        batch, IndexOf(batch), queue.put_nowait, functools.partial(_unhook, queue), todo
+        batch, IndexOf(batch), queue.put_nowait, functools.partial(_unhook, queue)
     )
 
 

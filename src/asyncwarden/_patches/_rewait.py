@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from asyncwarden._patches._asyncio_common import Future, link_frame
-from asyncwarden._tracking import _frame_types, _provenance
+from asyncwarden._tracking import _frame_types, _outcomes, _provenance
 from asyncwarden._tracking._provenance import Batch
 
 _new_ref = weakref.ref
@@ -140,7 +140,7 @@ def link_to_origin(batch: Batch, futures: Iterable[Future[Any]], position_of: An
         return
     mapped = batch.origin_positions
     for future in futures:
-        result = getattr(future, "_result", None)
+        result = _outcomes.value_of(future)
         if type(result) in _frame_types.FRAME_TYPES and not future.cancelled():
             position = position_of(future)
             if 0 <= position < len(mapped) and mapped[position] >= 0:
