@@ -164,3 +164,24 @@ def test_instruction_counts_run_end_to_end_and_see_the_guard(tmp_path: Path) -> 
         # A guarded task does the unguarded task's work and the guard's: never less.
         assert float(warn.replace(",", "")) > float(plain.replace(",", "")) > 0
         assert float(ratio) > 1.0
+
+
+@pytest.mark.benchmarks
+def test_collector_script_reports_each_workload_and_size_both_ways(tmp_path: Path) -> None:
+    """``benchmarks/collector.py`` as a user runs it: a row per workload and size, both columns."""
+    script = ROOT / "benchmarks" / "collector.py"
+    done = run_python(
+        str(script), "--workloads", "gather,wait", "--sizes", "200:1,400:1", cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = [line.split() for line in done.stdout.splitlines()[2:]]
+    assert [(row[0], row[1]) for row in rows] == [
+        ("gather", "200"),
+        ("gather", "400"),
+        ("wait", "200"),
+        ("wait", "400"),
+    ]
+    for row in rows:
+        # "+0.12 (plain 6.40)" twice: the unguarded cost per task is a positive time.
+        plains = [float(row[i].rstrip(")")) for i in (4, 7)]
+        assert all(plain > 0 for plain in plains), row
