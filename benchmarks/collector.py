@@ -2,10 +2,11 @@
 
 ``python benchmarks/collector.py`` times each asyncio workload at each size in one process:
 per round the unguarded program, the guarded one (``asyncwarden.install("warn")``) and the
-unguarded one again; the added cost is the median of
-guarded minus the mean of the two unguarded samples, in us per task (CPU time). Collector
-off, what is left is the guard's own work; the difference from collector on is the collector's
-extra work for the guard's objects, which grows with the number of live tasks.
+unguarded one again; the added cost is the median of guarded minus the mean of the two
+unguarded samples, in us per task (CPU time). Collector off, what is left is the guard's own
+work; the difference from collector on is the collector's extra work for the guard's objects,
+which grows with the number of live tasks. A process's first rounds run slower: the smallest
+sizes are the least reliable (docs/performance.md).
 """
 
 from __future__ import annotations
