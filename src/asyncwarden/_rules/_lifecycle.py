@@ -83,21 +83,10 @@ def check_pending(loop: Any, when: str, role: str) -> None:
     if role in ("shutdown", "loop.close()") and _observers.on_pending_at_shutdown:
         # Once per shutdown, 0 included: telemetry's asyncwarden.tasks.pending_at_shutdown.
         _observers.pending_at_shutdown(len(pending))
-    groups: dict[str, list[Any]] = {"AW301": [], "AW302": [], "AW303": []}
-    for task in pending:
-        if not _task_marks.reportable(task) or _is_allowed(task):
-            continue
-        verdict = take_verdict(task)
-        if verdict is None:
-            verdict = "AW303" if _task_marks.cancel_requested(task) else "AW301"
-        groups[verdict].append(task)
-    site = capture(1) if role != "exit" and any(groups.values()) else None
+    groups = _by_rule(pending)
+    site = capture(1) if role != "exit" and groups else None
     for code, tasks in groups.items():
-        if not tasks:
-            continue
-        views = sorted(map(_view, tasks), key=_listing_order)
-        for task in tasks:
-            _task_marks.mark(task).reported = True
+        views = _reported_views(tasks)
         title = _TITLES[code].format(
             tasks=plural(len(tasks), "task"),
             when=when.format(them="it" if len(tasks) == 1 else "them"),
@@ -111,6 +100,20 @@ def left_by_cell(tasks: list[Any], cell: str) -> list[Finding]:
     One per rule, as at a loop's shutdown; the tasks count as reported, so the kernel's
     shutdown does not list them again.
     """
+    findings = []
+    for code, group in _by_rule(tasks).items():
+        views = _reported_views(group)
+        title = (
+            f"{plural(len(group), 'task')} started by {cell} "
+            f"{'is' if len(group) == 1 else 'are'} still pending after it ended, "
+            "neither awaited nor kept"
+        )
+        findings.append(build(code, views, title, when="cell end"))
+    return findings
+
+
+def _by_rule(tasks: list[Any]) -> dict[str, list[Any]]:
+    """The tasks to report, by rule code in code order; a rule with no task is left out."""
     groups: dict[str, list[Any]] = {}
     for task in tasks:
         if not _task_marks.reportable(task) or _is_allowed(task):
@@ -119,18 +122,15 @@ def left_by_cell(tasks: list[Any], cell: str) -> list[Finding]:
         if verdict is None:
             verdict = "AW303" if _task_marks.cancel_requested(task) else "AW301"
         groups.setdefault(verdict, []).append(task)
-    findings = []
-    for code, group in sorted(groups.items()):
-        views = sorted(map(_view, group), key=_listing_order)
-        for task in group:
-            _task_marks.mark(task).reported = True
-        title = (
-            f"{plural(len(group), 'task')} started by {cell} "
-            f"{'is' if len(group) == 1 else 'are'} still pending after it ended, "
-            "neither awaited nor kept"
-        )
-        findings.append(build(code, views, title, when="cell end"))
-    return findings
+    return dict(sorted(groups.items()))
+
+
+def _reported_views(tasks: list[Any]) -> list[TaskView]:
+    """The tasks' views in listing order; the tasks count as reported from now on."""
+    views = sorted(map(_view, tasks), key=_listing_order)
+    for task in tasks:
+        _task_marks.mark(task).reported = True
+    return views
 
 
 def _view(task: Any) -> TaskView:
