@@ -20,7 +20,7 @@ from asyncwarden import _config, _observers
 from asyncwarden._failopen import internal_error
 from asyncwarden._patches import _asyncio_common as shared
 from asyncwarden._patches import _rewait, _strict_order
-from asyncwarden._patches._futures import Opened, hide_own_frame, open_batch
+from asyncwarden._patches._futures import hide_own_frame, open_batch, wait_wrapper
 from asyncwarden._patches._wrapping import patch
 from asyncwarden._tracking import _frame_types, _outcomes, _provenance
 from asyncwarden._tracking._callsite import add_internal_package
@@ -71,31 +71,8 @@ def _record_outcomes(batch: Batch, futures: Any, positions: shared.Positions) ->
 # -- wait -------------------------------------------------------------------------------------
 
 
-def _wait(
-    wrapped: Callable[..., Any], instance: object, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    opened: Opened | None = None
-    try:
-        args, opened = open_batch(
-            "wait",
-            args,
-            {"return_when": kwargs.get("return_when"), "timeout": kwargs.get("timeout")},
-            LIBRARY,
-        )
-    except Exception as error:
-        internal_error("distributed.wait", error)
-    try:
-        result = wrapped(*args, **kwargs)
-    except BaseException as error:
-        hide_own_frame(error)
-        raise
-    if opened is None:
-        return result
-    try:
-        return _waited(*opened, result)
-    except Exception as error:
-        internal_error("distributed.wait result", error)
-        return result
+def _wait_options(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {"return_when": kwargs.get("return_when"), "timeout": kwargs.get("timeout")}
 
 
 def _waited(batch: Batch, items: list[Any], result: Any) -> Any:
@@ -280,7 +257,7 @@ def install(module: Any) -> None:
     _future_type = client.Future
     add_internal_package(module.__file__)
     _outcomes.OUTCOME_READERS[client.Future] = _outcome
-    patch((module, client), "wait", _wait)
+    patch((module, client), "wait", wait_wrapper(LIBRARY, _wait_options, _waited))
     patch((client.as_completed,), "update", _update)
     patch((client.Future,), "result", _result)
     patch((client.Client,), "gather", _gather)

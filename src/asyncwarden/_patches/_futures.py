@@ -94,33 +94,47 @@ def _register(batch: Batch, items: list[Any]) -> None:
 # -- wait -------------------------------------------------------------------------------------
 
 
-def _wait(
-    wrapped: Callable[..., Any], instance: object, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    opened: Opened | None = None
-    try:
-        args, opened = open_batch(
-            "wait",
-            args,
-            {
-                "return_when": kwargs.get("return_when", concurrent.futures.ALL_COMPLETED),
-                "timeout": kwargs.get("timeout", args[1] if len(args) > 1 else None),
-            },
-        )
-    except Exception as error:
-        internal_error("concurrent.futures.wait", error)
-    try:
-        result = wrapped(*args, **kwargs)
-    except BaseException as error:
-        hide_own_frame(error)
-        raise
-    if opened is None:
-        return result
-    try:
-        return _waited(*opened, result)
-    except Exception as error:
-        internal_error("concurrent.futures.wait result", error)
-        return result
+def wait_wrapper(
+    library: str,
+    options: Callable[[tuple[Any, ...], dict[str, Any]], dict[str, Any]],
+    waited: Callable[[Batch, list[Any], Any], Any],
+) -> Callable[..., Any]:
+    """The wrapper of a blocking ``wait()`` (concurrent.futures', dask's): read the input, make
+    the call, then ``waited(batch, items, result)`` records the batch and returns the result.
+
+    The wrapper itself is the one stack frame between the program and the original: the depths
+    ``open_batch`` and ``hide_own_frame`` count on.
+    """
+
+    def wait(
+        wrapped: Callable[..., Any], instance: object, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        opened: Opened | None = None
+        try:
+            args, opened = open_batch("wait", args, options(args, kwargs), library)
+        except Exception as error:
+            internal_error(f"{library}.wait", error)
+        try:
+            result = wrapped(*args, **kwargs)
+        except BaseException as error:
+            hide_own_frame(error)
+            raise
+        if opened is None:
+            return result
+        try:
+            return waited(*opened, result)
+        except Exception as error:
+            internal_error(f"{library}.wait result", error)
+            return result
+
+    return wait
+
+
+def _wait_options(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "return_when": kwargs.get("return_when", concurrent.futures.ALL_COMPLETED),
+        "timeout": kwargs.get("timeout", args[1] if len(args) > 1 else None),
+    }
 
 
 def _no_frame_returned(items: list[Any]) -> bool:
@@ -293,7 +307,7 @@ def install() -> None:
 
     # Executor.__exit__ calls shutdown(): the user's line is the `with` block's.
     add_internal_package(concurrent.futures.__file__)
-    patch((concurrent.futures,), "wait", _wait)
+    patch((concurrent.futures,), "wait", wait_wrapper(LIBRARY, _wait_options, _waited))
     patch((concurrent.futures,), "as_completed", _as_completed)
     patch((thread.ThreadPoolExecutor,), "shutdown", _shutdown)
     patch((process.ProcessPoolExecutor,), "shutdown", _shutdown)
