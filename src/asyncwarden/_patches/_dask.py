@@ -20,7 +20,7 @@ from asyncwarden import _config, _observers
 from asyncwarden._failopen import internal_error
 from asyncwarden._patches import _asyncio_common as shared
 from asyncwarden._patches import _rewait, _strict_order
-from asyncwarden._patches._futures import hide_own_frame, open_batch, wait_wrapper
+from asyncwarden._patches._futures import blocking_wait, hide_own_frame, open_batch
 from asyncwarden._patches._wrapping import patch
 from asyncwarden._tracking import _frame_types, _outcomes, _provenance
 from asyncwarden._tracking._callsite import add_internal_package
@@ -257,7 +257,7 @@ def install(module: Any) -> None:
     _future_type = client.Future
     add_internal_package(module.__file__)
     _outcomes.OUTCOME_READERS[client.Future] = _outcome
-    patch((module, client), "wait", wait_wrapper(LIBRARY, _wait_options, _waited))
+    patch((module, client), "wait", blocking_wait(LIBRARY, _wait_options, _waited))
     patch((client.as_completed,), "update", _update)
     patch((client.Future,), "result", _result)
     patch((client.Client,), "gather", _gather)

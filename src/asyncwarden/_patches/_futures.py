@@ -94,7 +94,7 @@ def _register(batch: Batch, items: list[Any]) -> None:
 # -- wait -------------------------------------------------------------------------------------
 
 
-def wait_wrapper(
+def blocking_wait(
     library: str,
     options: Callable[[tuple[Any, ...], dict[str, Any]], dict[str, Any]],
     waited: Callable[[Batch, list[Any], Any], Any],
@@ -307,7 +307,7 @@ def install() -> None:
 
     # Executor.__exit__ calls shutdown(): the user's line is the `with` block's.
     add_internal_package(concurrent.futures.__file__)
-    patch((concurrent.futures,), "wait", wait_wrapper(LIBRARY, _wait_options, _waited))
+    patch((concurrent.futures,), "wait", blocking_wait(LIBRARY, _wait_options, _waited))
     patch((concurrent.futures,), "as_completed", _as_completed)
     patch((thread.ThreadPoolExecutor,), "shutdown", _shutdown)
     patch((process.ProcessPoolExecutor,), "shutdown", _shutdown)
