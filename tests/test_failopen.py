@@ -27,7 +27,7 @@ from asyncwarden._findings import _delivery
 from asyncwarden._findings._finding import Finding
 from asyncwarden._patches import _asyncio_completed, _asyncio_taskgroup, _asyncio_wait
 from asyncwarden._rules import _catalog, _lifecycle
-from asyncwarden._tracking import _callsite, _lineage, _provenance
+from asyncwarden._tracking import _callsite, _frame_types, _lineage, _provenance
 from tests.conftest import run_python
 
 PY_3_11_PLUS = sys.version_info >= (3, 11)
@@ -180,8 +180,8 @@ FAULTS: list[Fault] = [
         BATCH_PLACES,
     ),
     (
-        "_lineage.link_task_result",
-        _raise(_lineage, "link_task_result"),
+        "_frame_types.link_task_results",
+        _raise(_frame_types, "link_task_results"),
         pandas_main,  # only frames are linked
         COMPLETION_PLACES,
     ),
@@ -240,7 +240,12 @@ FAULTS: list[Fault] = [
         {"pandas.concat", "pandas merge result"},
     ),
     # Task results are linked through it too: no frame gets any lineage.
-    ("_lineage.link", _raise(_lineage, "link"), pandas_main, COMPLETION_PLACES),
+    (
+        "_lineage.link",  # a combined frame's link; a task's own frame is linked as above
+        _raise(_lineage, "link"),
+        pandas_main,
+        {"pandas.concat result", "pandas merge result"},
+    ),
     (
         "observer combined",
         _append(_observers, "on_combined", boom),
@@ -354,9 +359,9 @@ def boom(*args, **kwargs):
 if "batch" in faults:
     from asyncwarden._tracking import _provenance
     _provenance.Batch.__init__ = boom
-if "link_task_result" in faults:
-    from asyncwarden._tracking import _lineage
-    _lineage.link_task_result = boom
+if "link_task_results" in faults:
+    from asyncwarden._tracking import _frame_types, _lineage  # _lineage sets the hook: first
+    _frame_types.link_task_results = boom
 if "lineage_get" in faults:
     from asyncwarden._tracking import _lineage
     _lineage.get = boom
@@ -398,7 +403,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize(
     "faults",
-    ["batch,lineage_get,sink", "link_task_result,check_combination,render,observers,lifecycle"],
+    ["batch,lineage_get,sink", "link_task_results,check_combination,render,observers,lifecycle"],
 )
 def test_a_broken_guard_in_a_users_process_changes_neither_output_nor_exit_code(
     app: Path, faults: str

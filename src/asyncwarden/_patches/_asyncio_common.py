@@ -157,11 +157,12 @@ def settle(
     if not _outcomes.all_returned(futures, may_have_failed):
         return finish(batch, ((position_of(f), f) for f in futures))
     batch.finished = time.time()
-    if _frame_types.FRAME_TYPES and not _frame_types.FRAME_TYPES.isdisjoint(
-        map(type, map(_outcomes.result_of, futures))
-    ):
-        for future in futures:
-            link_frame(_outcomes.result_of(future), batch, position_of(future))
+    frame_types = _frame_types.FRAME_TYPES
+    if frame_types and not frame_types.isdisjoint(map(type, map(_outcomes.result_of, futures))):
+        frames = [(_outcomes.result_of(f), f) for f in futures]
+        _frame_types.link_task_results(
+            batch, [(r, position_of(f)) for r, f in frames if type(r) in frame_types]
+        )
         return True
     return False
 
@@ -280,11 +281,5 @@ def register_in_order(batch: Batch, items: list[Any], futures: Iterable[Future[A
 
 
 def link_frame(result: object, batch: Batch, position: int) -> None:
-    """Link a task's frame result to its batch and position.
-
-    ``_lineage`` is imported here, not at the top: it is loaded by then (pandas' hook loads it),
-    and a program that never imports pandas never pays for it.
-    """
-    from asyncwarden._tracking import _lineage
-
-    _lineage.link_task_result(result, batch, position)
+    """Link a task's result, a frame, to its batch and position."""
+    _frame_types.link_task_results(batch, ((result, position),))
