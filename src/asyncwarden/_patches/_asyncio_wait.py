@@ -19,7 +19,6 @@ from asyncwarden._patches._asyncio_common import (
     all_futures,
     called_by_asyncio,
     finish,
-    link_frame,
     materialize,
     register_in_order,
     settle,
@@ -59,9 +58,11 @@ def _gather_succeeded(batch: Batch, outer: Future[Any]) -> bool:
     if any(issubclass(kind, BaseException) for kind in kinds):
         return False
     batch.finished = time.time()
-    if not _frame_types.FRAME_TYPES.isdisjoint(kinds):
-        for position, result in enumerate(results):
-            link_frame(result, batch, position)
+    frame_types = _frame_types.FRAME_TYPES
+    if not frame_types.isdisjoint(kinds):
+        _frame_types.link_task_results(
+            batch, [(r, p) for p, r in enumerate(results) if type(r) in frame_types]
+        )
     return True
 
 
