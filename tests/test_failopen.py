@@ -239,7 +239,6 @@ FAULTS: list[Fault] = [
         pandas_main,
         {"pandas.concat", "pandas merge result"},
     ),
-    # Task results are linked through it too: no frame gets any lineage.
     (
         "_lineage.link",  # a combined frame's link; a task's own frame is linked as above
         _raise(_lineage, "link"),

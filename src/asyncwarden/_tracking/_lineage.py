@@ -75,32 +75,28 @@ def _forget(ref: _Ref) -> None:
 
 def link(frame: object, record: Link) -> None:
     """Attach ``record`` to ``frame`` until the frame is garbage-collected."""
-    key = id(frame)
-    try:
-        ref = _Ref(frame, _forget)
-    except TypeError:
-        return
-    ref.key = key
-    ref.record = record
-    with _lock:
-        if len(_links) >= _MAX_LINKS:
-            _links.pop(next(iter(_links)))
-        _links[key] = ref
+    _attach(((frame, record),))
 
 
 def link_task_results(batch: Batch, frames: Iterable[tuple[object, int]]) -> None:
     """Link each task result, a frame, to the batch and the task's position in it.
 
-    ``link`` written out for a whole batch: one lock and no call per frame. Reached through an
-    import in the function that linked and two more calls, a frame cost about 23,500
-    instructions (the collector's share included), 2.5 % of the benchmark's 200-partition ETL;
-    now about 13,600 (3.11, cachegrind, docs/performance.md).
+    One call per batch. Reached through an import in the function that linked and three calls
+    per frame, a frame cost about 23,500 instructions (the collector's share included), 2.5 % of
+    the benchmark's 200-partition ETL; now about 13,600 (3.11, cachegrind, docs/performance.md).
     """
+    _attach((frame, Link((Source(batch, position),), "task", None)) for frame, position in frames)
+
+
+def _attach(records: Iterable[tuple[object, Link]]) -> None:
     with _lock:
-        for frame, position in frames:
-            ref = _Ref(frame, _forget)
+        for frame, record in records:
+            try:
+                ref = _Ref(frame, _forget)
+            except TypeError:  # not weakly referenceable: cannot be followed
+                continue
             ref.key = key = id(frame)
-            ref.record = Link((Source(batch, position),), "task", None)
+            ref.record = record
             if len(_links) >= _MAX_LINKS:
                 _links.pop(next(iter(_links)))
             _links[key] = ref
