@@ -11,6 +11,7 @@ import pytest
 
 import asyncwarden
 from asyncwarden import FindingError, IncompleteBatchWarning, UnorderedConcatWarning
+from tests.conftest import run_python
 
 
 async def partition(i: int, delay: float = 0) -> pd.DataFrame:
@@ -305,3 +306,52 @@ def test_frames_from_to_thread_tasks_have_lineage() -> None:
 
 def test_lineage_is_none_for_a_frame_no_task_returned() -> None:
     assert asyncwarden.lineage(pd.DataFrame({"a": [1]})) is None
+
+
+# The collector runs a finalizer in the middle of linking a batch's frames, and the finalizer
+# concatenates frames with lineage: the guard links again, from inside its own linking.
+FINALIZER_CONCATS = """
+import asyncio, gc
+import pandas as pd
+import asyncwarden
+from asyncwarden._tracking import _frame_types
+from asyncwarden._tracking._callsite import capture
+from asyncwarden._tracking._provenance import Batch
+
+asyncwarden.install("warn")
+rows = []
+
+class ConcatOnCollect:
+    def __init__(self, frames):
+        self.frames, self.cycle = frames, self  # only the collector frees it
+    def __del__(self):
+        rows.append(len(pd.concat(self.frames)))
+
+async def load(i):
+    return pd.DataFrame({"day": [i]})
+
+async def main():
+    return await asyncio.gather(*(load(i) for i in range(2)))
+
+tracked = asyncio.run(main())
+fresh = [pd.DataFrame({"day": [i]}) for i in range(3)]
+
+def results():
+    for position, frame in enumerate(fresh):
+        ConcatOnCollect(tracked)  # garbage the next allocation collects
+        yield frame, position
+
+gc.set_threshold(1)
+_frame_types.link_task_results(Batch("gather", capture(0)), results())
+gc.set_threshold(700, 10, 10)
+gc.collect()
+print(len(rows), rows[0], [asyncwarden.lineage(f).sources[0].position for f in fresh])
+"""
+
+
+def test_a_finalizer_that_concats_while_frames_are_linked_neither_deadlocks_nor_loses_lineage() -> (
+    None
+):
+    done = run_python("-c", FINALIZER_CONCATS, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["3", "2", "[0,", "1,", "2]"], done.stdout

@@ -89,17 +89,23 @@ def link_task_results(batch: Batch, frames: Iterable[tuple[object, int]]) -> Non
 
 
 def _attach(records: Iterable[tuple[object, Link]]) -> None:
+    # The weak references (and, from link_task_results' generator, the records) are made before
+    # the lock is taken: making them may run the collector, and with it the program's
+    # finalizers, which may concat frames and so come back here while the lock is held.
+    refs = []
+    for frame, record in records:
+        try:
+            ref = _Ref(frame, _forget)
+        except TypeError:  # not weakly referenceable: cannot be followed
+            continue
+        ref.key = id(frame)
+        ref.record = record
+        refs.append(ref)
     with _lock:
-        for frame, record in records:
-            try:
-                ref = _Ref(frame, _forget)
-            except TypeError:  # not weakly referenceable: cannot be followed
-                continue
-            ref.key = key = id(frame)
-            ref.record = record
+        for ref in refs:
             if len(_links) >= _MAX_LINKS:
                 _links.pop(next(iter(_links)))
-            _links[key] = ref
+            _links[ref.key] = ref
 
 
 _frame_types.link_task_results = link_task_results
