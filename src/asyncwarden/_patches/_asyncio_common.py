@@ -159,9 +159,10 @@ def settle(
     batch.finished = time.time()
     frame_types = _frame_types.FRAME_TYPES
     if frame_types and not frame_types.isdisjoint(map(type, map(_outcomes.result_of, futures))):
-        frames = [(_outcomes.result_of(f), f) for f in futures]
+        result_of = _outcomes.result_of
         _frame_types.link_task_results(
-            batch, [(r, position_of(f)) for r, f in frames if type(r) in frame_types]
+            batch,
+            [(r, position_of(f)) for f in futures if type(r := result_of(f)) in frame_types],
         )
         return True
     return False
