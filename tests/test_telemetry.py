@@ -273,6 +273,7 @@ def test_as_completed_span_counts_a_member_listed_twice_once(otel: Telemetry) ->
     attributes = _attrs(otel.one(sc.SPAN_BATCH))
     assert handed_out == 2  # asyncio hands out each distinct member once
     assert attributes[sc.BATCH_SIZE] == handed_out
+    assert (attributes[sc.BATCH_DONE], attributes[sc.BATCH_PENDING]) == (handed_out, 0)
 
 
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="TaskGroup is 3.11+")

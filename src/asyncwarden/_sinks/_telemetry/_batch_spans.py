@@ -56,12 +56,24 @@ def batch_started(batch: Batch) -> None:
     batch.observed = observed
 
 
-_deref = weakref.ref.__call__
+def _counted(batch: Batch) -> list[tuple[int, weakref.ref[Any]]]:
+    """(position, reference) of the members the batch's size counts.
+
+    as_completed hands out a future listed twice once, and its size is asyncio's count of the
+    distinct members: count them so, each at its first position. ``weakref.ref(x)`` is one
+    object per referent, so a duplicate shares its reference. Other kinds count every position
+    (gather returns one result per position; wait's size is the number of inputs).
+    """
+    members = list(enumerate(batch.members))
+    if batch.kind != "as_completed":
+        return members
+    return list({id(ref): (position, ref) for position, ref in reversed(members)}.values())
 
 
 def counts(batch: Batch) -> tuple[int, int, int, int]:
     """(done, pending, failed, cancelled) of the batch's members; done includes the other two."""
-    futures = list(map(_deref, batch.members))
+    members = _counted(batch)
+    futures = [ref() for _, ref in members]
     if None not in futures:
         # Every member alive (a batch that just ended holds them): C-level passes over
         # asyncio's own fields, no loop. Pending and cancelled futures keep no exception.
@@ -78,13 +90,13 @@ def counts(batch: Batch) -> tuple[int, int, int, int]:
             return total - pending, pending, failed, cancelled
     pending = failed = cancelled = 0
     outcomes = batch.outcomes
-    for position, ref in enumerate(batch.members):
+    for position, ref in members:
         future = ref()
         word = outcomes.get(position, (OK, ""))[0] if future is None else outcome_of(future)[0]
         pending += word == PENDING
         failed += word == FAILED
         cancelled += word == CANCELLED
-    total = len(batch.members) or batch.size
+    total = len(members) or batch.size
     return total - pending, pending, failed, cancelled
 
 
