@@ -95,13 +95,57 @@ def test_check_exits_non_zero_when_a_budget_is_missed(tmp_path: Path) -> None:
     assert line.split()[0] == "FAIL", line
 
 
-def _budget(value: float | None, noise: float) -> Any:
+def _run_module() -> Any:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
         import run
     finally:
         sys.path.remove(str(ROOT / "benchmarks"))
-    return run.Budget("key", "name", 1.07, value, noise=noise)
+    return run
+
+
+def _budget(value: float | None, noise: float) -> Any:
+    return _run_module().Budget("key", "name", 1.07, value, noise=noise)
+
+
+def _results_with(per_process: list[list[float]], aa: list[float]) -> Any:
+    """Results of a run of the gather row only: warn ratios by worker process, A/A ratios."""
+    run = _run_module()
+    results = run.Results(run.FULL)
+    base = [1.0] * sum(map(len, per_process))
+    results.samples = {
+        "warn": {
+            "gather": {
+                "base": base,
+                "arm": [r for process in per_process for r in process],
+                "process": [n for n, process in enumerate(per_process) for _ in process],
+            }
+        },
+        "noise": {"gather": {"base": [1.0] * len(aa), "arm": aa, "process": [0] * len(aa)}},
+    }
+    return results
+
+
+def _gather_budget(results: Any) -> Any:
+    return next(b for b in _run_module().budgets(results) if b.key == "warn-gather")
+
+
+def test_processes_that_disagree_widen_the_margin_past_the_a_a_noise() -> None:
+    quiet_aa = [1.0, 1.001, 0.999, 1.0, 1.002, 0.998, 1.0, 1.001]
+    # Each process alone is steady and its pooled median is under the limit; the processes
+    # disagree by more than the A/A arm shows. A pooled margin called this PASS.
+    apart = [[1.02] * 4, [1.09] * 4, [1.03] * 4, [1.08] * 4, [1.04] * 4, [1.06] * 4]
+    budget = _gather_budget(_results_with(apart, quiet_aa))
+    run = _run_module()
+    results = _results_with(apart, quiet_aa)
+    assert budget.noise > run.spread(results, "gather") * 5
+    assert budget.verdict == "INCONCLUSIVE"
+    # The same values with processes that agree: the A/A noise is the margin again.
+    together = [[1.02, 1.09, 1.03, 1.08]] * 3 + [[1.04, 1.06, 1.05, 1.05]] * 3
+    assert run.between_processes(_results_with(together, quiet_aa), "warn", "gather") < 0.01
+    # A real regression stays a FAIL however the processes disagree.
+    slow = [[1.25] * 4, [1.35] * 4, [1.28] * 4, [1.31] * 4, [1.22] * 4, [1.40] * 4]
+    assert _gather_budget(_results_with(slow, quiet_aa)).verdict == "FAIL"
 
 
 @pytest.mark.parametrize(
@@ -136,9 +180,9 @@ def test_check_fails_a_real_regression_injected_into_the_guarded_arm(tmp_path: P
         "--skip",
         "scaling,memory,startup",
         "--rounds",
-        "6",
+        "2",
         "--processes",
-        "1",
+        "4",
     )
     done = run_python(
         *args, env={"AW_BENCH_INJECT": "per-task-callback"}, cwd=tmp_path, timeout=600
