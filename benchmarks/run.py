@@ -390,6 +390,7 @@ WORKLOAD_TITLES = {
     "gather": "gather, {tasks:,} tasks",
     "wait": "wait, {tasks:,} tasks",
     "as_completed": "as_completed, {tasks:,} tasks",
+    "as_completed_async": "as_completed, async for, {tasks:,} tasks",
     "taskgroup": "TaskGroup, {tasks:,} tasks",
     "batches": "{side} batches x {side} tasks, sleep(0)",
     "pool_wait": "thread pool + wait, {tasks:,} futures",

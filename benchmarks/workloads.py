@@ -46,6 +46,13 @@ async def run_as_completed(n: int) -> None:
         await next_done
 
 
+async def run_as_completed_async(n: int) -> None:
+    # 3.13+: as_completed is also an async iterator, handing out the finished tasks themselves.
+    tasks = [asyncio.ensure_future(noop()) for _ in range(n)]
+    async for done in asyncio.as_completed(tasks):  # type: ignore[attr-defined,unused-ignore]
+        await done
+
+
 async def run_taskgroup(n: int) -> None:
     async with asyncio.TaskGroup() as group:  # type: ignore[attr-defined]
         for _ in range(n):
@@ -66,6 +73,8 @@ ASYNCIO_WORKLOADS: dict[str, Callable[[int], Awaitable[None]]] = {
     "taskgroup": run_taskgroup,
     "batches": run_batches,
 }
+if sys.version_info >= (3, 13):
+    ASYNCIO_WORKLOADS["as_completed_async"] = run_as_completed_async
 
 
 # -- thread pool workloads ----------------------------------------------------------------------
