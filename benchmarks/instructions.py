@@ -10,6 +10,14 @@ change to the guard's per-task work helps; use ``run.py`` for the budgets.
 
 ``--gc off`` disables the collector in both runs: what remains is the guard's own work, and the
 difference from the default is the collector's extra work for the guard's objects.
+
+``--scaling`` judges the issue's flatness budget (the guard's added cost per task within 20 %
+from small batches to large) on counts: per fan-out API, the added instructions per task and
+the added last-level cache misses per task (valgrind's simulation of this machine's caches) at
+``--tasks`` and at ``--large`` tasks, and the ratio large / small. Timed, a 1,000,000-task
+sample varies by about 1 us a task from one sample to the next (``run.py``'s scaling part),
+more than the whole added cost; the counts do not vary, and the cache misses stand in for what
+a large heap costs that an instruction count does not see. Exit status 1 if a ratio is over 1.2.
 """
 
 from __future__ import annotations
@@ -28,6 +36,8 @@ sys.path.insert(0, str(HERE))
 import workloads  # noqa: E402  (benchmarks/ is not a package)
 
 _TOTAL = re.compile(r"I\s+refs:\s+([\d,]+)")
+_LL_MISSES = re.compile(r"LL misses:\s+([\d,]+)")
+FLAT_LIMIT = 1.2
 
 
 def _one_run(workload: str, tasks: int, guarded: bool, gc_on: bool) -> None:
@@ -48,13 +58,21 @@ def _one_run(workload: str, tasks: int, guarded: bool, gc_on: bool) -> None:
 
 def count(workload: str, tasks: int, guarded: bool, gc_on: bool) -> int:
     """Instructions of one process running the workload (valgrind's total)."""
+    return counts(workload, tasks, guarded, gc_on)[0]
+
+
+def counts(
+    workload: str, tasks: int, guarded: bool, gc_on: bool, caches: bool = False
+) -> tuple[int, int]:
+    """(instructions, last-level cache misses) of one process running the workload; the misses
+    are 0 unless ``caches`` (valgrind's cache simulation takes about twice as long)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASYNCWARDEN")}
     env["PYTHONHASHSEED"] = "0"  # set iteration order, hence the work, the same every run
     done = subprocess.run(
         [
             "valgrind",
             "--tool=cachegrind",
-            "--cache-sim=no",
+            f"--cache-sim={'yes' if caches else 'no'}",
             "--cachegrind-out-file=/dev/null",
             sys.executable,
             __file__,
@@ -70,9 +88,57 @@ def count(workload: str, tasks: int, guarded: bool, gc_on: bool) -> int:
         check=False,
     )
     found = _TOTAL.search(done.stderr)
-    if done.returncode != 0 or found is None:
+    misses = _LL_MISSES.search(done.stderr)
+    if done.returncode != 0 or found is None or (caches and misses is None):
         raise RuntimeError(f"valgrind run failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return int(found.group(1).replace(",", ""))
+    return (
+        int(found.group(1).replace(",", "")),
+        int(misses.group(1).replace(",", "")) if caches and misses is not None else 0,
+    )
+
+
+def added_per_task(workload: str, tasks: int, gc_on: bool) -> tuple[float, float, float]:
+    """(unguarded instructions a task, instructions and LL misses the guard adds a task),
+    each from runs of ``tasks`` and ``2 * tasks``."""
+    runs = {
+        (size, guarded): counts(workload, size, guarded, gc_on, caches=True)
+        for size in (tasks, 2 * tasks)
+        for guarded in (False, True)
+    }
+
+    def per_task(guarded: bool, which: int) -> float:
+        return (runs[2 * tasks, guarded][which] - runs[tasks, guarded][which]) / tasks
+
+    return (
+        per_task(False, 0),
+        per_task(True, 0) - per_task(False, 0),
+        per_task(True, 1) - per_task(False, 1),
+    )
+
+
+def scaling(names: list[str], small: int, large: int, gc_on: bool) -> int:
+    """The flatness budget on counts; exit status 1 if an API's ratio is over ``FLAT_LIMIT``."""
+    print(
+        f"added per task, small -> large batch, Python {sys.version.split()[0]}, "
+        f"{small:,} -> {2 * small:,} against {large:,} -> {2 * large:,} tasks, collector "
+        f"{'on' if gc_on else 'off'}; LL: last-level cache misses (simulated)"
+    )
+    print(
+        f"{'workload':14} {'instr small':>11} {'instr large':>11} {'ratio':>6} "
+        f"{'LL small':>9} {'LL large':>9}  verdict"
+    )
+    failed = False
+    for workload in names:
+        _, instructions_small, misses_small = added_per_task(workload, small, gc_on)
+        _, instructions_large, misses_large = added_per_task(workload, large, gc_on)
+        ratio = instructions_large / instructions_small if instructions_small > 0 else float("inf")
+        verdict = "PASS" if ratio <= FLAT_LIMIT else "FAIL"
+        failed |= verdict == "FAIL"
+        print(
+            f"{workload:14} {instructions_small:+11,.0f} {instructions_large:+11,.0f} "
+            f"{ratio:6.3f} {misses_small:+9.2f} {misses_large:+9.2f}  {verdict} (<= {FLAT_LIMIT})"
+        )
+    return 1 if failed else 0
 
 
 def per_task(workload: str, tasks: int, guarded: bool, gc_on: bool) -> float:
@@ -89,8 +155,18 @@ def main(argv: list[str] | None = None) -> int:
         default=",".join(w for w in workloads.available_workloads() if w != "pool_wait"),
         help="comma-separated asyncio workloads (default: every fan-out API and batches)",
     )
-    parser.add_argument("--tasks", type=int, default=5_000, help="N: runs of N and 2N tasks")
+    parser.add_argument(
+        "--tasks", type=int, help="N: runs of N and 2N tasks (default 5,000; 1,000 with --scaling)"
+    )
     parser.add_argument("--gc", choices=("on", "off"), default="on")
+    parser.add_argument(
+        "--scaling",
+        action="store_true",
+        help="the flatness budget: added cost per task at --tasks against --large tasks",
+    )
+    # 50,000 tasks already hold more than this machine's 32 MiB last-level cache; 1,000,000
+    # under valgrind would take about an hour per API.
+    parser.add_argument("--large", type=int, default=50_000, help="the large batch (--scaling)")
     options = parser.parse_args(argv)
     if options.worker:
         workload, tasks, guarded, gc_on = options.worker
@@ -100,6 +176,10 @@ def main(argv: list[str] | None = None) -> int:
         print("benchmarks/instructions.py: valgrind is not installed", file=sys.stderr)
         return 2
     gc_on = options.gc == "on"
+    if options.scaling:
+        names = [n for n in options.workloads.split(",") if n in workloads.SCALING_APIS]
+        return scaling(names, options.tasks or 1_000, options.large, gc_on)
+    options.tasks = options.tasks or 5_000
     print(
         f"instructions per task, Python {sys.version.split()[0]}, {options.tasks:,} -> "
         f"{2 * options.tasks:,} tasks, collector {options.gc}"

@@ -147,7 +147,7 @@ QUICK = Plan(
     concat_repeat=1,
 )
 
-SCALING_APIS = ("gather", "wait", "as_completed", "taskgroup")
+SCALING_APIS = workloads.SCALING_APIS
 # Budgets are judged against the noise measured in the same run: a value further than the noise
 # from its limit is PASS or FAIL, one within it INCONCLUSIVE (exit status 3, not 1).
 EXIT_FAIL = 1

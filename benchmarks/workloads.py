@@ -76,6 +76,9 @@ ASYNCIO_WORKLOADS: dict[str, Callable[[int], Awaitable[None]]] = {
 if sys.version_info >= (3, 13):
     ASYNCIO_WORKLOADS["as_completed_async"] = run_as_completed_async
 
+# The fan-out APIs whose added cost per task must stay flat with the batch's size.
+SCALING_APIS = ("gather", "wait", "as_completed", "taskgroup")
+
 
 # -- thread pool workloads ----------------------------------------------------------------------
 

@@ -213,6 +213,37 @@ def test_instruction_counts_run_end_to_end_and_see_the_guard(tmp_path: Path) -> 
 
 
 @pytest.mark.benchmarks
+def test_flatness_on_counts_reports_both_sizes_and_a_verdict(tmp_path: Path) -> None:
+    """``instructions.py --scaling`` as a user runs it: the flatness budget judged on counts."""
+    if shutil.which("valgrind") is None:
+        pytest.skip("valgrind is not installed (scripts/system-deps installs it)")
+    script = ROOT / "benchmarks" / "instructions.py"
+    done = run_python(
+        str(script),
+        "--scaling",
+        "--workloads",
+        "gather,batches",
+        "--tasks",
+        "200",
+        "--large",
+        "800",
+        cwd=tmp_path,
+        timeout=600,
+    )
+    assert done.returncode in (0, 1), done.stdout + done.stderr
+    rows = [line.split() for line in done.stdout.splitlines()[2:]]
+    # batches is not a fan-out API of the budget: only gather is judged.
+    assert [row[0] for row in rows] == ["gather"]
+    _, small, large, ratio, _, _, verdict, *_ = rows[0]
+    assert float(small.replace(",", "")) > 0 and float(large.replace(",", "")) > 0
+    assert float(ratio) == pytest.approx(
+        float(large.replace(",", "")) / float(small.replace(",", "")), rel=0.01
+    )
+    assert verdict == ("PASS" if float(ratio) <= 1.2 else "FAIL")
+    assert done.returncode == (0 if verdict == "PASS" else 1)
+
+
+@pytest.mark.benchmarks
 def test_collector_script_reports_each_workload_and_size_both_ways(tmp_path: Path) -> None:
     """``benchmarks/collector.py`` as a user runs it: a row per workload and size, both columns."""
     script = ROOT / "benchmarks" / "collector.py"
