@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import time
 from collections.abc import Callable, Collection, Iterable
 from typing import Any
@@ -29,33 +30,28 @@ def completion_recorder(
     batch: Batch,
     positions: Callable[[Any], int],
     put: Callable[[Any], None],
-    todo: Collection[Any],
     unhook: Callable[[], None] | None = None,
 ) -> Callable[[Any], None]:
     """Stands in for as_completed's own queue's ``put_nowait``: one member finished.
 
-    as_completed already gives every member a done-callback that takes it out of its ``todo``
-    set and puts it on a private queue, in completion order. Recording there costs one Python
-    call per member; a done-callback of our own would cost a second round through the event loop
-    per member (+40 % on 10,000 tasks, docs/performance.md). The queue is asyncio's, never the
-    program's.
+    as_completed already gives every member a done-callback that puts it on a private queue, in
+    completion order. Recording there costs one Python call per member; a done-callback of our
+    own would cost a second round through the event loop per member (+40 % on 10,000 tasks,
+    docs/performance.md). The queue is asyncio's, never the program's.
 
     A member costs one read of asyncio's own fields when it returned something, three when it
     returned None (it may have failed or been cancelled). Only members that failed, were
     cancelled or returned a frame are recorded, in completion order: the order of frames is what
     AW101 cites. Telemetry, which reports the completion order of every member, gets every
-    member recorded. The last member has arrived when asyncio's ``todo`` is empty (it removes a
-    member before it queues it). ``unhook`` runs once no member is left to arrive (the last one
-    did, or the timeout's sentinel came): it takes the recorder off the queue, which it refers
-    to through ``put``.
+    member recorded. Members are counted up to the batch's size; ``unhook`` runs once no member
+    is left to arrive (the last one did, or the timeout's sentinel came): it takes the recorder
+    off the queue, which it refers to through ``put``.
     """
     completed = batch.completed.append
+    count = itertools.count(1).__next__
+    size = batch.size
     frame_types = _frame_types.FRAME_TYPES  # one set, filled in place when pandas is patched
     every_member = bool(_observers.on_batch_finished)
-    result_of = _outcomes.result_of
-    exception_of = _outcomes.exception_of
-    state_of = _outcomes.state_of
-    finished_state = _outcomes.FINISHED_STATE
 
     def put_nowait(future: Any) -> None:
         if future is None:  # the timeout's sentinel: asyncio took its callbacks off the rest
@@ -64,9 +60,12 @@ def completion_recorder(
         else:
             try:
                 try:
-                    result = result_of(future)
+                    result = _outcomes.result_of(future)
                     if result is None:
-                        plain = exception_of(future) is None and state_of(future) == finished_state
+                        plain = (
+                            _outcomes.exception_of(future) is None
+                            and _outcomes.state_of(future) == _outcomes.FINISHED_STATE
+                        )
                     else:
                         plain = type(result) not in frame_types
                 except AttributeError:  # a future type without asyncio's private fields
@@ -77,7 +76,7 @@ def completion_recorder(
                         record(batch, positions(future), future)
                         if batch.origin is not None:
                             _rewait.link_to_origin(batch, (future,), positions)
-                if not todo:
+                if count() == size:
                     if unhook is not None:
                         unhook()
                     batch.finished = time.time()
@@ -113,7 +112,7 @@ def _watch_completions(batch: Batch, items: list[Any], queue: Any, todo: Collect
     # 3.11 while members stayed alive until the garbage collector ran: asyncio.run's shutdown
     # walked them and the collector moved them through its generations).
     queue.put_nowait = completion_recorder(
-        batch, IndexOf(batch), queue.put_nowait, todo, functools.partial(_unhook, queue)
+        batch, IndexOf(batch), queue.put_nowait, functools.partial(_unhook, queue)
     )
 
 

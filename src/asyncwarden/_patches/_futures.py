@@ -232,17 +232,12 @@ def _as_completed(
         batch, items = opened
         if not _all_futures(items):
             return generator
-        # The ids of the futures not yet handed out, as asyncio's own as_completed keeps its
-        # ``todo``: the recorder ends the batch when it is empty. Ids, not the futures: a set of
-        # the futures would keep every yielded one alive as long as the generator.
-        todo = set(map(id, items))
-        batch.size = len(todo)
+        batch.size = len(set(map(id, items)))
         _register(batch, items)
-        # Positions from the batch's weak references, for the same reason.
-        record = completion_recorder(batch, IndexOf(batch), _ignore, todo)  # type: ignore[arg-type]
-        followed: Any = _yielded_in_order(
-            generator, functools.partial(_recorded, record, todo.discard)
-        )
+        # Positions from the batch's weak references: a table of the futures themselves would
+        # keep every yielded future alive as long as the generator.
+        record = completion_recorder(batch, IndexOf(batch), _ignore)  # type: ignore[arg-type]
+        followed: Any = _yielded_in_order(generator, functools.partial(_recorded, record))
         followed.__name__ = generator.__name__
         followed.__qualname__ = generator.__qualname__
         return followed
@@ -255,8 +250,7 @@ def _ignore(future: Any) -> None:
     return None
 
 
-def _recorded(record: Callable[[Any], None], handed_out: Callable[[int], None], future: Any) -> Any:
-    handed_out(id(future))
+def _recorded(record: Callable[[Any], None], future: Any) -> Any:
     record(future)
     return future
 
