@@ -276,6 +276,19 @@ def test_as_completed_span_counts_a_member_listed_twice_once(otel: Telemetry) ->
     assert (attributes[sc.BATCH_DONE], attributes[sc.BATCH_PENDING]) == (handed_out, 0)
 
 
+def test_as_completed_span_counts_a_coroutine_listed_twice_once(otel: Telemetry) -> None:
+    async def main() -> int:
+        first = _partition(0)
+        listed = [first, _partition(1), first]
+        return len([await next_done for next_done in asyncio.as_completed(listed)])
+
+    handed_out = asyncio.run(main())
+    attributes = _attrs(otel.one(sc.SPAN_BATCH))
+    assert handed_out == 2  # asyncio makes one task of a coroutine listed twice
+    assert attributes[sc.BATCH_SIZE] == handed_out
+    assert (attributes[sc.BATCH_DONE], attributes[sc.BATCH_PENDING]) == (handed_out, 0)
+
+
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="TaskGroup is 3.11+")
 def test_taskgroup_gets_one_span_with_its_members_counted(otel: Telemetry) -> None:
     async def main() -> None:

@@ -23,10 +23,13 @@ from asyncwarden._sinks._telemetry._observe import (
 )
 from asyncwarden._tracking import _outcomes
 from asyncwarden._tracking._outcomes import CANCELLED, FAILED, OK, PENDING, outcome_of
-from asyncwarden._tracking._provenance import coroutine_name
+from asyncwarden._tracking._provenance import NO_MEMBER, coroutine_name
 
 if TYPE_CHECKING:
     from asyncwarden._tracking._provenance import Batch
+
+
+_deref = weakref.ref.__call__
 
 
 def _task_done(ends: dict[int, int], position: int, future: Any) -> None:
@@ -56,24 +59,27 @@ def batch_started(batch: Batch) -> None:
     batch.observed = observed
 
 
-def _counted(batch: Batch) -> list[tuple[int, weakref.ref[Any]]]:
-    """(position, reference) of the members the batch's size counts.
+def _distinct_positions(batch: Batch) -> list[int] | None:
+    """The positions of the members the batch's size counts; None: every position.
 
     as_completed hands out a future listed twice once, and its size is asyncio's count of the
-    distinct members: count them so, each at its first position. ``weakref.ref(x)`` is one
-    object per referent, so a duplicate shares its reference. Other kinds count every position
+    distinct members: count each at its first position. Only when the size says a member is
+    listed twice: the table costs a pass over every member. Other kinds count every position
     (gather returns one result per position; wait's size is the number of inputs).
     """
-    members = list(enumerate(batch.members))
-    if batch.kind != "as_completed":
-        return members
-    return list({id(ref): (position, ref) for position, ref in reversed(members)}.values())
+    if batch.kind != "as_completed" or batch.size >= len(batch.members):
+        return None
+    first = batch.first_positions()
+    first.pop(id(NO_MEMBER), None)  # a coroutine listed twice: asyncio made one task of it
+    return sorted(first.values())
 
 
 def counts(batch: Batch) -> tuple[int, int, int, int]:
     """(done, pending, failed, cancelled) of the batch's members; done includes the other two."""
-    members = _counted(batch)
-    futures = [ref() for _, ref in members]
+    positions = _distinct_positions(batch)
+    members = batch.members
+    refs = members if positions is None else [members[p] for p in positions]
+    futures = list(map(_deref, refs))
     if None not in futures:
         # Every member alive (a batch that just ended holds them): C-level passes over
         # asyncio's own fields, no loop. Pending and cancelled futures keep no exception.
@@ -90,13 +96,15 @@ def counts(batch: Batch) -> tuple[int, int, int, int]:
             return total - pending, pending, failed, cancelled
     pending = failed = cancelled = 0
     outcomes = batch.outcomes
-    for position, ref in members:
+    for position, ref in (
+        enumerate(refs) if positions is None else zip(positions, refs, strict=True)
+    ):
         future = ref()
         word = outcomes.get(position, (OK, ""))[0] if future is None else outcome_of(future)[0]
         pending += word == PENDING
         failed += word == FAILED
         cancelled += word == CANCELLED
-    total = len(members) or batch.size
+    total = len(refs) or batch.size
     return total - pending, pending, failed, cancelled
 
 
