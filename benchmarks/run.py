@@ -11,6 +11,8 @@ itself under the same schedule: a ratio that differs from 1.00 by less than that
     python benchmarks/run.py --quick    # small sizes, one round: proves the script works; its
                                         # budget lines show values, no verdicts (unless --check)
     python benchmarks/run.py --json out.json   # raw samples as well
+    python benchmarks/run.py --check --pythons all   # the same on 3.11 and 3.13, and on 3.10
+                                        # and 3.12 when found, each in its .venv-py3XX
 
 See docs/performance.md for what each row measures and how it scales.
 """
@@ -791,7 +793,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--workloads", default="", help="comma-separated subset of the timed workloads"
     )
+    parser.add_argument(
+        "--pythons",
+        metavar="all|3.X,...",
+        help="run this command on each of these Pythons in turn (all: 3.11 and 3.13, which must "
+        "be found, and 3.10 and 3.12 when they are), each in its .venv-py3XX",
+    )
     options = parser.parse_args(argv)
+    if options.pythons:
+        try:
+            versions = _versions(options.pythons)
+        except ValueError as error:
+            parser.error(str(error))
+        return on_each_python(versions, _without_option(argv, "--pythons"), options.json)
     plan = QUICK if options.quick else FULL
     if options.rounds:
         plan.rounds = options.rounds
@@ -847,6 +861,95 @@ def main(argv: list[str] | None = None) -> int:
     if "FAIL" in verdicts:
         return EXIT_FAIL
     return EXIT_INCONCLUSIVE if "INCONCLUSIVE" in verdicts else 0
+
+
+# -- the same run on each Python -----------------------------------------------------------------
+
+REQUIRED_PYTHONS = ("3.11", "3.13")
+OPTIONAL_PYTHONS = ("3.10", "3.12")
+# Worst first: a worker failure hides nothing, a FAIL outranks an undecided row.
+_EXIT_RANK = (EXIT_ERRORS, EXIT_FAIL, EXIT_INCONCLUSIVE, 0)
+
+
+def _versions(text: str) -> list[str]:
+    if text == "all":
+        return ["all"]
+    versions = [v.strip() for v in text.split(",") if v.strip()]
+    known = {*REQUIRED_PYTHONS, *OPTIONAL_PYTHONS}
+    unknown = [v for v in versions if v not in known]
+    if unknown or not versions:
+        raise ValueError(
+            f"--pythons wants 'all' or a list of {', '.join(sorted(known))}; got {text!r}"
+        )
+    return versions
+
+
+def _interpreters(versions: list[str]) -> tuple[dict[str, str], list[str]]:
+    """version -> interpreter with the project installed, and what is missing but required.
+
+    The running interpreter serves its own version; the others are scripts/test-all-pythons'
+    .venv-py3XX, built (or brought up to date) by it with the dev extra the arms need.
+    """
+    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    wanted = [*REQUIRED_PYTHONS, *OPTIONAL_PYTHONS] if versions == ["all"] else versions
+    required = REQUIRED_PYTHONS if versions == ["all"] else tuple(versions)
+    others = [v for v in wanted if v != running]
+    if others:
+        builder = [sys.executable, str(HERE.parent / "scripts" / "test-all-pythons")]
+        builder += ["--build-only", *(f"--python={v}" for v in others)]
+        print(f"building venvs: {' '.join(builder[2:])}", file=sys.stderr, flush=True)
+        subprocess.run(builder, check=False, stdout=sys.stderr)
+    found: dict[str, str] = {}
+    for version in sorted(wanted, key=lambda v: int(v.split(".")[1])):
+        if version == running:
+            found[version] = sys.executable
+            continue
+        interpreter = HERE.parent / f".venv-py{version.replace('.', '')}" / "bin" / "python"
+        if interpreter.exists():
+            found[version] = str(interpreter)
+    return found, [v for v in required if v not in found]
+
+
+def on_each_python(versions: list[str], argv: list[str], json_path: str | None) -> int:
+    """Run ``run.py ARGV`` on each Python, one after the other (each run uses both cores)."""
+    found, missing = _interpreters(versions)
+    statuses: dict[str, int] = {}
+    for version, interpreter in found.items():
+        args = list(argv)
+        if json_path:  # one file per Python: out.json -> out-py311.json
+            path = Path(json_path)
+            per_python = path.with_name(f"{path.stem}-py{version.replace('.', '')}{path.suffix}")
+            args = [*_without_option(args, "--json"), "--json", str(per_python)]
+        print(f"\n== Python {version} ({interpreter}) ==", flush=True)
+        # This checkout's code, whichever checkout the venv was built from.
+        paths = [str(HERE.parent / "src"), os.environ.get("PYTHONPATH", "")]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+        statuses[version] = subprocess.run(
+            [interpreter, str(HERE / "run.py"), *args], env=env, check=False
+        ).returncode
+    print("\nper Python:")
+    words = {0: "PASS", EXIT_FAIL: "FAIL", EXIT_INCONCLUSIVE: "INCONCLUSIVE", EXIT_ERRORS: "ERROR"}
+    for version, status in statuses.items():
+        print(f"  {version}: exit {status} ({words.get(status, 'ERROR')})")
+    for version in missing:
+        print(f"  {version}: not found (pyenv or python{version} on PATH); required")
+    if missing:
+        return EXIT_ERRORS
+    worst = min(statuses.values(), key=lambda s: _EXIT_RANK.index(s) if s in _EXIT_RANK else -1)
+    return worst if statuses else EXIT_ERRORS
+
+
+def _without_option(argv: list[str], name: str) -> list[str]:
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == name:
+            skip = True
+        elif not arg.startswith(f"{name}="):
+            kept.append(arg)
+    return kept
 
 
 def _available(arms: list[str]) -> list[str]:

@@ -195,6 +195,47 @@ def test_check_fails_a_real_regression_injected_into_the_guarded_arm(tmp_path: P
 
 
 @pytest.mark.benchmarks
+def test_one_command_runs_the_check_on_each_python_and_sums_up(tmp_path: Path) -> None:
+    """``run.py --check --pythons 3.11,3.13``: each Python's run, then the worst exit status."""
+    raw = tmp_path / "raw.json"
+    done = run_python(
+        str(RUN),
+        "--quick",
+        "--check",
+        "--arms",
+        "noise,warn",
+        "--skip",
+        "scaling,memory,startup",
+        "--workloads",
+        "gather",
+        "--budget",
+        "warn-gather=-1",  # impossible: every Python must FAIL it
+        "--json",
+        str(raw),
+        "--pythons",
+        "3.11,3.13",
+        cwd=tmp_path,
+        timeout=900,
+    )
+    out = done.stdout
+    assert done.returncode == 1, out + done.stderr
+    for version in ("3.11", "3.13"):
+        assert f"== Python {version} (" in out
+        assert f"  {version}: exit 1 (FAIL)" in out
+        data = json.loads((tmp_path / f"raw-py{version.replace('.', '')}.json").read_text())
+        assert data["samples"]["warn"]["gather"]["arm"]
+    headers = [line for line in out.splitlines() if "asyncwarden benchmarks: Python" in line]
+    assert [line.split("Python ")[1][:4] for line in headers] == ["3.11", "3.13"]
+
+
+def test_pythons_option_refuses_an_unknown_version(tmp_path: Path) -> None:
+    done = run_python(str(RUN), "--pythons", "3.9", cwd=tmp_path, timeout=60)
+    assert done.returncode == 2
+    assert "--pythons wants 'all' or a list of 3.10, 3.11, 3.12, 3.13; got '3.9'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.benchmarks
 def test_instruction_counts_run_end_to_end_and_see_the_guard(tmp_path: Path) -> None:
     """``benchmarks/instructions.py`` as a user runs it: one row per workload, parsed back."""
     if shutil.which("valgrind") is None:
