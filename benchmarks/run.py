@@ -150,8 +150,8 @@ QUICK = Plan(
 )
 
 SCALING_APIS = workloads.SCALING_APIS
-# Budgets are judged against the noise measured in the same run: a value further than the noise
-# from its limit is PASS or FAIL, one within it INCONCLUSIVE (exit status 3, not 1).
+# Budgets are judged against the margin measured in the same run (``margin``): a value further
+# than the margin from its limit is PASS or FAIL, one within it INCONCLUSIVE (exit status 3).
 EXIT_FAIL = 1
 EXIT_ERRORS = 2
 EXIT_INCONCLUSIVE = 3
