@@ -263,6 +263,31 @@ def test_a_concat_re_indexed_before_any_use_is_silent(reindex: object) -> None:
 
 
 @pytest.mark.usefixtures("strict_guard")
+@pytest.mark.skipif(
+    not hasattr(pd.DataFrame, "_check_inplace_deprecation"),
+    reason="pandas' inplace deprecation (PDEP-8) is 3.1+",
+)
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap: while a concat result is held, sort_values is wrapped, and a pandas "
+    "warning with a fixed stacklevel (PDEP-8's inplace deprecation uses 3) names the wrapper's "
+    "frame instead of the program's line",
+)
+def test_a_pandas_warning_on_a_held_frame_names_the_programs_line() -> None:
+    async def main() -> list[warnings.WarningMessage]:
+        frame = await _done_set_concat()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            frame.sort_values("value", inplace=True)
+        return caught
+
+    caught = asyncio.run(main())
+    inplace = [w for w in caught if "inplace keyword" in str(w.message)]
+    assert inplace
+    assert [w.filename for w in inplace] == [__file__]
+
+
+@pytest.mark.usefixtures("strict_guard")
 @pytest.mark.parametrize(
     "use",
     [
