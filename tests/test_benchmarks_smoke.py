@@ -235,12 +235,16 @@ def test_pythons_option_refuses_an_unknown_version(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+def _instructions_script() -> Path:
+    if shutil.which("valgrind") is None:
+        pytest.skip("valgrind is not installed (scripts/system-deps installs it)")
+    return ROOT / "benchmarks" / "instructions.py"
+
+
 @pytest.mark.benchmarks
 def test_instruction_counts_run_end_to_end_and_see_the_guard(tmp_path: Path) -> None:
     """``benchmarks/instructions.py`` as a user runs it: one row per workload, parsed back."""
-    if shutil.which("valgrind") is None:
-        pytest.skip("valgrind is not installed (scripts/system-deps installs it)")
-    script = ROOT / "benchmarks" / "instructions.py"
+    script = _instructions_script()
     done = run_python(
         str(script), "--workloads", "gather,wait", "--tasks", "300", cwd=tmp_path, timeout=600
     )
@@ -256,9 +260,7 @@ def test_instruction_counts_run_end_to_end_and_see_the_guard(tmp_path: Path) -> 
 @pytest.mark.benchmarks
 def test_flatness_on_counts_reports_both_sizes_and_a_verdict(tmp_path: Path) -> None:
     """``instructions.py --scaling`` as a user runs it: the flatness budget judged on counts."""
-    if shutil.which("valgrind") is None:
-        pytest.skip("valgrind is not installed (scripts/system-deps installs it)")
-    script = ROOT / "benchmarks" / "instructions.py"
+    script = _instructions_script()
     done = run_python(
         str(script),
         "--scaling",
