@@ -56,11 +56,6 @@ def _one_run(workload: str, tasks: int, guarded: bool, gc_on: bool) -> None:
     asyncio.run(function(tasks))  # type: ignore[arg-type]
 
 
-def count(workload: str, tasks: int, guarded: bool, gc_on: bool) -> int:
-    """Instructions of one process running the workload (valgrind's total)."""
-    return counts(workload, tasks, guarded, gc_on)[0]
-
-
 def counts(
     workload: str, tasks: int, guarded: bool, gc_on: bool, caches: bool = False
 ) -> tuple[int, int]:
@@ -97,23 +92,21 @@ def counts(
     )
 
 
-def added_per_task(workload: str, tasks: int, gc_on: bool) -> tuple[float, float, float]:
-    """(unguarded instructions a task, instructions and LL misses the guard adds a task),
-    each from runs of ``tasks`` and ``2 * tasks``."""
-    runs = {
-        (size, guarded): counts(workload, size, guarded, gc_on, caches=True)
-        for size in (tasks, 2 * tasks)
-        for guarded in (False, True)
-    }
-
-    def per_task(guarded: bool, which: int) -> float:
-        return (runs[2 * tasks, guarded][which] - runs[tasks, guarded][which]) / tasks
-
-    return (
-        per_task(False, 0),
-        per_task(True, 0) - per_task(False, 0),
-        per_task(True, 1) - per_task(False, 1),
+def per_task(
+    workload: str, tasks: int, guarded: bool, gc_on: bool, caches: bool = False
+) -> tuple[float, float]:
+    """(instructions, LL misses) a task: runs of ``2 * tasks`` less runs of ``tasks``."""
+    (instructions, misses), (instructions_half, misses_half) = (
+        counts(workload, size, guarded, gc_on, caches) for size in (2 * tasks, tasks)
     )
+    return (instructions - instructions_half) / tasks, (misses - misses_half) / tasks
+
+
+def added_per_task(workload: str, tasks: int, gc_on: bool) -> tuple[float, float]:
+    """(instructions, LL misses) the guard adds a task."""
+    plain = per_task(workload, tasks, False, gc_on, caches=True)
+    warn = per_task(workload, tasks, True, gc_on, caches=True)
+    return warn[0] - plain[0], warn[1] - plain[1]
 
 
 def scaling(names: list[str], small: int, large: int, gc_on: bool) -> int:
@@ -129,8 +122,8 @@ def scaling(names: list[str], small: int, large: int, gc_on: bool) -> int:
     )
     failed = False
     for workload in names:
-        _, instructions_small, misses_small = added_per_task(workload, small, gc_on)
-        _, instructions_large, misses_large = added_per_task(workload, large, gc_on)
+        instructions_small, misses_small = added_per_task(workload, small, gc_on)
+        instructions_large, misses_large = added_per_task(workload, large, gc_on)
         ratio = instructions_large / instructions_small if instructions_small > 0 else float("inf")
         verdict = "PASS" if ratio <= FLAT_LIMIT else "FAIL"
         failed |= verdict == "FAIL"
@@ -139,12 +132,6 @@ def scaling(names: list[str], small: int, large: int, gc_on: bool) -> int:
             f"{ratio:6.3f} {misses_small:+9.2f} {misses_large:+9.2f}  {verdict} (<= {FLAT_LIMIT})"
         )
     return 1 if failed else 0
-
-
-def per_task(workload: str, tasks: int, guarded: bool, gc_on: bool) -> float:
-    return (
-        count(workload, 2 * tasks, guarded, gc_on) - count(workload, tasks, guarded, gc_on)
-    ) / tasks
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,8 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'workload':14} {'unguarded':>10} {'warn':>10} {'added':>8} {'ratio':>6}")
     for workload in options.workloads.split(","):
         try:
-            plain = per_task(workload, options.tasks, False, gc_on)
-            warn = per_task(workload, options.tasks, True, gc_on)
+            plain = per_task(workload, options.tasks, False, gc_on)[0]
+            warn = per_task(workload, options.tasks, True, gc_on)[0]
         except RuntimeError as error:
             print(f"{workload}: {error}", file=sys.stderr)
             return 2

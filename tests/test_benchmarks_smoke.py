@@ -137,9 +137,9 @@ def test_processes_that_disagree_widen_the_margin_past_the_a_a_noise() -> None:
     # Each process alone is steady and its pooled median is under the limit; the processes
     # disagree by more than the A/A arm shows. A pooled margin called this PASS.
     apart = [[1.02] * 4, [1.09] * 4, [1.03] * 4, [1.08] * 4, [1.04] * 4, [1.06] * 4]
-    budget = _gather_budget(_results_with(apart, quiet_aa))
     run = _run_module()
     results = _results_with(apart, quiet_aa)
+    budget = _gather_budget(results)
     assert budget.noise > run.spread(results, "gather") * 5
     assert budget.verdict == "INCONCLUSIVE"
     # The same values with processes that agree: the A/A noise is the margin again.
