@@ -386,3 +386,105 @@ def test_wait_run_as_the_top_of_a_task_is_the_users_batch() -> None:
     assert record is not None
     assert (record.batch_kind, record.position) == ("wait", 1)
     assert record.call_site.lineno == _line_of("# top-of-task")
+
+
+async def _in_every_fan_out(make: object) -> list[list[object]]:
+    """Futures made by ``make()`` handed to gather, wait, as_completed and (3.11+) a TaskGroup;
+    each call's futures, still referenced, after it returned."""
+    batches: list[list[object]] = []
+    futures = [make() for _ in range(3)]  # type: ignore[operator]
+    await asyncio.gather(*futures)
+    batches.append(futures)
+    futures = [make() for _ in range(3)]  # type: ignore[operator]
+    await asyncio.wait(futures)
+    batches.append(futures)
+    futures = [make() for _ in range(3)]  # type: ignore[operator]
+    for next_done in asyncio.as_completed(futures):
+        await next_done
+    batches.append(futures)
+    if sys.version_info >= (3, 11):
+        async with asyncio.TaskGroup() as group:
+            batches.append([group.create_task(_value(i)) for i in range(3)])
+    return batches
+
+
+def test_the_guard_adds_no_weak_reference_to_a_task_asyncio_already_holds_weakly(
+    fresh: None,
+) -> None:
+    # asyncio keeps every task in a weak set from its creation; a batch reuses that reference.
+    def counts() -> list[list[int]]:
+        async def main() -> list[list[int]]:
+            batches = await _in_every_fan_out(lambda: asyncio.ensure_future(_value(1)))
+            return [[weakref.getweakrefcount(t) for t in batch] for batch in batches]
+
+        return asyncio.run(main())
+
+    plain = counts()
+    with asyncwarden.guarded("warn"):
+        guarded = counts()
+
+        async def positions() -> list[list[int]]:
+            batches = await _in_every_fan_out(lambda: asyncio.ensure_future(_value(1)))
+            records = [[asyncwarden.provenance(t) for t in batch] for batch in batches]
+            return [[r.position if r else -1 for r in batch] for batch in records]
+
+        assert asyncio.run(positions()) == [[0, 1, 2]] * len(plain)
+    assert guarded == plain
+    assert all(count == 1 for batch in plain for count in batch)
+
+
+@pytest.mark.usefixtures("guard")
+def test_a_programs_weak_reference_with_a_callback_is_never_kept_alive_by_a_batch() -> None:
+    # A plain future has no reference of asyncio's; the program's own, with its callback, must
+    # not become the batch's: once the program drops it, the callback must never run.
+    called: list[str] = []
+
+    async def main() -> list[list[object]]:
+        loop = asyncio.get_running_loop()
+
+        def make() -> asyncio.Future[int]:
+            future: asyncio.Future[int] = loop.create_future()
+            held.append(weakref.ref(future, lambda _: called.append("callback")))
+            loop.call_soon(future.set_result, 1)
+            return future
+
+        held: list[weakref.ref[object]] = []
+        batches = await _in_every_fan_out(make)
+        held.clear()  # the program drops its references: their callbacks are disarmed
+        return batches
+
+    batches = asyncio.run(main())
+    records = [[asyncwarden.provenance(f) for f in batch] for batch in batches]
+    assert [[r.position if r else -1 for r in batch] for batch in records[:3]] == [[0, 1, 2]] * 3
+    del batches, records
+    gc.collect()
+    assert called == []
+    assert _provenance.registry.live_tasks() == 0
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="eager tasks came in 3.12")
+@pytest.mark.usefixtures("guard")
+def test_eager_tasks_that_finished_at_once_keep_their_provenance() -> None:
+    # An eager task that returns without suspending is never put in asyncio's weak set, and on
+    # 3.12.0-3.12.4 its get_coro() crashes the process (python/cpython#122332).
+    async def at_once_value(x: int) -> int:
+        return x
+
+    async def main() -> tuple[list[asyncio.Task[int]], list[asyncio.Task[int]]]:
+        asyncio.get_running_loop().set_task_factory(asyncio.eager_task_factory)  # type: ignore[attr-defined]
+        at_once = [asyncio.ensure_future(at_once_value(i)) for i in range(3)]
+        mixed = [asyncio.ensure_future(_value(i, delay=0.001 * (i % 2))) for i in range(4)]
+        assert all(t.done() for t in at_once)
+        await asyncio.gather(*at_once)
+        for next_done in asyncio.as_completed(mixed):
+            await next_done
+        # as_completed makes the tasks of coroutines itself; these finish at once.
+        assert [await f for f in asyncio.as_completed([at_once_value(i) for i in range(3)])]
+        return at_once, mixed
+
+    at_once, mixed = asyncio.run(main())
+    for tasks, kind in ((at_once, "gather"), (mixed, "as_completed")):
+        records = [asyncwarden.provenance(t) for t in tasks]
+        assert [(r.batch_kind, r.position) if r else None for r in records] == [
+            (kind, i) for i in range(len(tasks))
+        ]

@@ -77,11 +77,18 @@ else:
 
 if PY_3_12_PLUS:
 
+    def scheduled_task_set() -> Any:
+        """The weak set asyncio keeps every task in from its creation (3.12+: eager tasks that
+        finish at once never join it), or None."""
+        from asyncio import tasks
+
+        return getattr(tasks, "_scheduled_tasks", None)
+
     def registered_tasks() -> list[Any]:
         """Every task asyncio tracks, on every loop: 3.12 keeps two registries."""
         from asyncio import tasks
 
-        return [*getattr(tasks, "_scheduled_tasks", ()), *getattr(tasks, "_eager_tasks", ())]
+        return [*(scheduled_task_set() or ()), *getattr(tasks, "_eager_tasks", ())]
 
     def task_contexts(task: Any) -> list[Any]:
         """The context a task runs its steps in (``get_context()``, 3.12+), as a list."""
@@ -89,11 +96,37 @@ if PY_3_12_PLUS:
 
 else:
 
-    def registered_tasks() -> list[Any]:
-        """Every task asyncio tracks, on every loop: one registry, 3.10-3.11."""
+    def scheduled_task_set() -> Any:
+        """The weak set asyncio keeps every task in from its creation (3.10-3.11), or None."""
         from asyncio import tasks
 
-        return list(getattr(tasks, "_all_tasks", ()))
+        return getattr(tasks, "_all_tasks", None)
+
+    def registered_tasks() -> list[Any]:
+        """Every task asyncio tracks, on every loop: one registry, 3.10-3.11."""
+        return list(scheduled_task_set() or ())
+
+
+if (3, 12) <= sys.version_info < (3, 12, 5):
+
+    def coroutine_of(task: Any) -> Any:
+        """The task's coroutine, or None once it finished eagerly (3.12.0-3.12.4).
+
+        There ``get_coro()`` on an eager task that finished without suspending crashes the
+        process (python/cpython#122332, fixed in 3.12.5); the C task's ``_coro`` reads None.
+        """
+        try:
+            return task._coro
+        except AttributeError:
+            get_coro = getattr(task, "get_coro", None)
+            return get_coro() if get_coro is not None else None
+
+else:
+
+    def coroutine_of(task: Any) -> Any:
+        """The task's coroutine (``get_coro()``), or None: not a task, or it finished eagerly."""
+        get_coro = getattr(task, "get_coro", None)
+        return get_coro() if get_coro is not None else None
 
     def task_contexts(task: Any) -> list[Any]:
         """3.10-3.11: a C task does not expose its context.

@@ -11,6 +11,7 @@ import types
 from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import Any, TypeVar
 
+from asyncwarden import _compat
 from asyncwarden._patches._replay import Replay
 from asyncwarden._tracking import _frame_types, _outcomes, _provenance
 from asyncwarden._tracking._callsite import is_internal
@@ -232,9 +233,9 @@ def all_futures(items: list[Any]) -> bool:
 def _position_of(positions: dict[int, int], future: Future[Any]) -> int | None:
     found = positions.get(id(future))
     if found is None:  # a task asyncio made from a coroutine we were given
-        get_coro = getattr(future, "get_coro", None)
-        if get_coro is not None:
-            found = positions.get(id(get_coro()))
+        coro = _compat.coroutine_of(future)
+        if coro is not None:
+            found = positions.get(id(coro))
     return found
 
 

@@ -20,7 +20,7 @@ from asyncwarden._patches._asyncio_common import (
     register_in_order,
     step_through,
 )
-from asyncwarden._patches._asyncio_taskgroup import IndexOf, new_ref
+from asyncwarden._patches._asyncio_taskgroup import IndexOf
 from asyncwarden._tracking import _frame_types, _outcomes
 from asyncwarden._tracking._callsite import capture
 from asyncwarden._tracking._provenance import Batch
@@ -71,9 +71,10 @@ def completion_recorder(
                 except AttributeError:  # a future type without asyncio's private fields
                     plain = False
                 if every_member or not plain:
-                    completed(new_ref(future))
+                    position = positions(future)
+                    completed(position)
                     if not plain:
-                        record(batch, positions(future), future)
+                        record(batch, position, future)
                         if batch.origin is not None:
                             _rewait.link_to_origin(batch, (future,), positions)
                 if count() == size:
@@ -97,7 +98,7 @@ def _watch_completions(batch: Batch, items: list[Any], queue: Any, todo: Collect
     if all_futures(items):
         futures: Iterable[Any] = items
     else:
-        made = {id(t.get_coro()): t for t in todo if hasattr(t, "get_coro")}
+        made = {id(_compat.coroutine_of(t)): t for t in todo if hasattr(t, "get_coro")}
         futures = [item if asyncio.isfuture(item) else made.get(id(item)) for item in items]
         futures = (f for f in futures if f is not None)
     ordered = items

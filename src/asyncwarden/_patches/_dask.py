@@ -24,6 +24,7 @@ from asyncwarden._patches._futures import blocking_wait, hide_own_frame, open_ba
 from asyncwarden._patches._wrapping import patch
 from asyncwarden._tracking import _frame_types, _outcomes, _provenance
 from asyncwarden._tracking._callsite import add_internal_package
+from asyncwarden._tracking._member_refs import position_in
 from asyncwarden._tracking._provenance import Batch
 
 LIBRARY = "distributed"
@@ -160,7 +161,7 @@ def _completion_recorder(batch: Batch, put: Callable[[Any], None]) -> Callable[[
     """Stands in for the as_completed object's own queue's ``put_nowait``: one member finished.
 
     Every member is recorded in completion order (a dask future costs a round trip to the
-    scheduler; one weak reference more is nothing beside it), with its result when the object
+    scheduler; a table lookup more is nothing beside it), with its result when the object
     was made ``with_results=True``. Positions are read from the batch's weak references: the
     as_completed object lives as long as the program iterates it, and a future it has handed
     out must not outlive the program's last reference (it keeps its result on the cluster).
@@ -175,13 +176,12 @@ def _completion_recorder(batch: Batch, put: Callable[[Any], None]) -> Callable[[
         nonlocal indexed
         try:
             future, value = item if type(item) is tuple and len(item) == 2 else (item, None)
-            ref = weakref.ref(future)
-            completed(ref)
             if indexed != len(members):
                 for index in range(indexed, len(members)):
                     positions.setdefault(id(members[index]), index)
                 indexed = index + 1
-            position = positions.get(id(ref), -1)
+            position = position_in(positions, future)
+            completed(position)
             outcome = _outcome(future)
             if outcome[0] != _outcomes.OK:
                 batch.outcomes[position] = outcome

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from asyncwarden._patches._asyncio_common import Future, link_frame
 from asyncwarden._tracking import _frame_types, _outcomes, _provenance
+from asyncwarden._tracking._member_refs import position_in
 from asyncwarden._tracking._provenance import Batch
 
 _new_ref = weakref.ref
@@ -59,27 +60,29 @@ def origin_of(
     returned = registry.returned_pending
     if not returned and not registry.open_groups():
         return None
-    refs = [_new_ref(item) if is_future(item) else None for item in items]
-    found = [returned.get(ref) if ref is not None else None for ref in refs] if returned else []
+    futures = [item if is_future(item) else None for item in items]
+    found: list[tuple[Batch, int] | None] = []
+    if returned:
+        found = [returned.get(_new_ref(f)) if f is not None else None for f in futures]
     origin = next((entry[0] for entry in found if entry is not None), None)
     table: dict[int, int] | None = None
     if origin is None:
         for group in registry.open_groups():
             table = group.first_positions()
-            if any(ref is not None and id(ref) in table for ref in refs):
+            if any(f is not None and position_in(table, f) >= 0 for f in futures):
                 origin = group
                 break
         else:
             return None
     positions: list[int] = []
-    for index, ref in enumerate(refs):
+    for index, future in enumerate(futures):
         entry = found[index] if found else None
         if entry is not None and entry[0] is origin:
             positions.append(entry[1])
             continue
         if table is None:
             table = origin.first_positions()
-        positions.append(table.get(id(ref), -1) if ref is not None else -1)
+        positions.append(position_in(table, future) if future is not None else -1)
     return origin, positions
 
 

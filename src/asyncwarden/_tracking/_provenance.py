@@ -16,8 +16,9 @@ import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from asyncwarden import _observers
+from asyncwarden import _compat, _observers
 from asyncwarden._tracking._callsite import CallSite
+from asyncwarden._tracking._member_refs import member_refs
 from asyncwarden._tracking._outcomes import OK, PENDING, outcome_of
 
 _batch_ids = itertools.count(1)
@@ -89,9 +90,9 @@ class Batch:
         self.outcomes: dict[int, tuple[str, str]] = {}
         self.done_order: list[int] | None = None
         self.pending_positions: list[int] = []
-        # as_completed: members in the order they completed (their own weak references): those
-        # that failed, were cancelled or returned a frame, or all of them when telemetry is on.
-        self.completed: list[weakref.ref[Any]] = []
+        # as_completed: positions of members in the order they completed: those that failed,
+        # were cancelled or returned a frame, or all of them when telemetry is on.
+        self.completed: list[int] = []
         self.consumed_at: CallSite | None = None
         # Input positions in the order the results first reached a concat/merge/join.
         self.consumed_order: list[int] | None = None
@@ -128,18 +129,15 @@ class Batch:
     def first_positions(self) -> dict[int, int]:
         """id(member reference) -> the member's first position.
 
-        A future has one reference object (``weakref.ref(f)`` without a callback is shared, and
-        ``members`` keeps it alive), so ``id(weakref.ref(future))`` finds a live member here.
+        A future listed twice in one batch has one reference object there. A live future's
+        position: ``_member_refs.position_in(table, future)``.
         """
         return first_positions(self.members, id)
 
     @property
     def completion_order(self) -> list[int]:
         """Input positions of the recorded members (``completed``) in completion order."""
-        if not self.completed:
-            return []
-        first = self.first_positions()
-        return [first.get(id(ref), -1) for ref in self.completed]
+        return list(self.completed)
 
     def thread_name(self) -> str | None:
         """The name of the thread that made the call, if it is still running."""
@@ -196,7 +194,8 @@ NO_MEMBER: weakref.ref[Any] = weakref.ref(set())
 class _Registry:
     """The batches that may still have live members, and task -> batch found when asked.
 
-    Registering a member costs one weak reference (kept in ``Batch.members``) and nothing else.
+    Registering a member keeps one weak reference (in ``Batch.members``; asyncio's own where it
+    has one, ``_member_refs``) and nothing else.
     No table is written per task: an entry per task in one shared dict cost 5 % of a 10,000-task
     wait or TaskGroup (docs/performance.md). Lookups are rare (``provenance()``, the lifecycle
     reports), so they pay instead: the first lookup after new members arrived indexes them.
@@ -229,12 +228,12 @@ class _Registry:
         refs = [NO_MEMBER if f is None else weakref.ref(f) for f in futures]
         self._add(batch, refs)
 
-    def register_all(self, batch: Batch, futures: Iterable[asyncio.Future[Any]]) -> None:
+    def register_all(self, batch: Batch, futures: Sequence[asyncio.Future[Any]]) -> None:
         """``register`` for futures with no gaps (gather's children, wait's futures), in C."""
-        self._add(batch, list(map(weakref.ref, futures)))
+        self._add(batch, member_refs(futures))
 
     def writer(self, batch: Batch, group: object) -> Callable[[weakref.ref[Any]], None]:
-        """For an open TaskGroup: the ``append`` that adds ``weakref.ref(task)`` as a member.
+        """For an open TaskGroup: the ``append`` that adds a task's reference as a member.
 
         Written out inline by ``TaskGroup.create_task``, once per task; ``close`` ends it.
         """
@@ -287,6 +286,8 @@ class _Registry:
     def lookup(self, future: object) -> tuple[Batch, int] | None:
         """The batch a task or future first joined, and its first position there."""
         try:
+            # Live weak references compare and hash as their referents: this one finds the
+            # member's reference, whichever object that is.
             ref = weakref.ref(future)
         except TypeError:  # not weakly referenceable: never one of ours
             return None
@@ -371,8 +372,7 @@ class TaskProvenance:
 
 
 def coroutine_name(future: object) -> str | None:
-    get_coro = getattr(future, "get_coro", None)
-    coro = get_coro() if get_coro is not None else None
+    coro = _compat.coroutine_of(future)
     if coro is None:
         return None
     return getattr(coro, "__qualname__", None) or type(coro).__name__

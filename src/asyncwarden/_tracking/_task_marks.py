@@ -79,7 +79,7 @@ def is_task(future: object) -> bool:
 
 
 def code_of(task: Any) -> Any:
-    coro = task.get_coro()
+    coro = _compat.coroutine_of(task)
     return getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
 
 
@@ -144,7 +144,7 @@ def awaited_by_a_task(task: Any) -> bool:
 
 def _held_by_asyncio_stack_frames(other: Any, task: Any) -> bool:
     # wait() and 3.10-3.11's wait_for() keep what they wait for in locals of their own stack frames.
-    for stack_frame in reversed(stack_frames(other.get_coro())):
+    for stack_frame in reversed(stack_frames(_compat.coroutine_of(other))):
         filename = stack_frame.f_code.co_filename
         if not filename.startswith(_LIBRARY_DIRS):
             if is_internal(filename):

@@ -160,7 +160,7 @@ def view(task: Any) -> TaskView:
     batch, position = origin if origin is not None else (None, -1)
     if batch is None and returned is not None:
         batch, position = returned.batch, returned.position
-    coro = task.get_coro()
+    coro = _compat.coroutine_of(task)
     stack = stack_frames(coro)
     user = [f for f in stack if not is_internal(f.f_code.co_filename)]
     in_thread = None if user else _thread_target(stack)
