@@ -6,7 +6,7 @@ import sys
 import threading
 
 _reported: set[str] = set()
-_lock = threading.Lock()
+_lock = threading.RLock()
 _PREFIX = "asyncwarden: internal error"
 
 

@@ -32,7 +32,7 @@ _allowed: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
     "asyncwarden_allowed", default=frozenset()
 )
 _shown: set[tuple[str, str, int]] = set()
-_shown_lock = threading.Lock()
+_shown_lock = threading.RLock()
 
 
 @contextlib.contextmanager

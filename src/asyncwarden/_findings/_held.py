@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from asyncwarden._findings._finding import Finding
 
 
-_lock = threading.Lock()
+_lock = threading.RLock()
 _held: weakref.WeakKeyDictionary[Any, list[BaseException]] = weakref.WeakKeyDictionary()
 _late: list[BaseException] = []
 

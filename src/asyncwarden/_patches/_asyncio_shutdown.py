@@ -32,7 +32,7 @@ from asyncwarden._tracking._callsite import add_internal_package
 # Loops a runner shut down: their close() is part of the same shutdown.
 _shut_down: weakref.WeakSet[Any] = weakref.WeakSet()
 _local = threading.local()
-_install_lock = threading.Lock()
+_install_lock = threading.RLock()
 _exit_registered = False
 
 

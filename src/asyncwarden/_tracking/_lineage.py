@@ -61,7 +61,11 @@ class _Ref(weakref.ref):  # type: ignore[type-arg]
 
 
 _links: dict[int, _Ref] = {}
-_lock = threading.Lock()
+# Re-entrant, as every lock of asyncwarden's: the collector may run a program's finalizer in the
+# thread that holds it, between any two bytecodes from 3.12 on (at an allocation before), and a
+# finalizer may concat frames or gather tasks and so come back to the same lock. A plain lock
+# deadlocked there (tests/test_pandas_guard.py, the finalizer that concats, on 3.12).
+_lock = threading.RLock()
 
 
 def links_table() -> dict[int, _Ref]:
@@ -91,7 +95,7 @@ def link_task_results(batch: Batch, frames: Iterable[tuple[object, int]]) -> Non
 def _attach(records: Iterable[tuple[object, Link]]) -> None:
     # The weak references (and, from link_task_results' generator, the records) are made before
     # the lock is taken: making them may run the collector, and with it the program's
-    # finalizers, which may concat frames and so come back here while the lock is held.
+    # finalizers, which may concat frames and so come back here (see _lock).
     refs = []
     for frame, record in records:
         try:

@@ -210,7 +210,7 @@ class _Registry:
         # batch was registered. A group that died without exiting counts as closed.
         self._open: dict[Batch, weakref.ref[Any]] = {}
         self._changes = 0
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         # Guarded by _lock: member reference -> (first batch, first position).
         self._index: dict[weakref.ref[Any], tuple[Batch, int]] = {}
         self._indexed: dict[Batch, int] = {}  # batch -> members indexed so far

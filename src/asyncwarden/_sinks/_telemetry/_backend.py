@@ -53,7 +53,7 @@ DURATION_BUCKETS = (
 )
 SIZE_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 100000)
 
-_lock = threading.Lock()
+_lock = threading.RLock()
 _tracer_cache: tuple[Any, Any] | None = None
 _instrument_cache: tuple[Any, Instruments] | None = None
 

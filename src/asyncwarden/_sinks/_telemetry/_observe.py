@@ -56,7 +56,7 @@ _RECENT = 1024
 _recent_batches: collections.OrderedDict[int, Any] = collections.OrderedDict()
 
 
-_recent_lock = threading.Lock()
+_recent_lock = threading.RLock()
 
 
 def remember_batch(batch_id: int, span_context: Any) -> None:
@@ -77,7 +77,7 @@ _MARKS = 256
 _marks: dict[int, tuple[weakref.ref[Any], tuple[str, str]]] = {}
 
 
-_marks_lock = threading.Lock()
+_marks_lock = threading.RLock()
 
 
 def remember_span_ids(finding: Finding, ids: tuple[str, str]) -> None:

@@ -133,7 +133,7 @@ class TraceFile:
     def __init__(self, path: str, fd: int) -> None:
         self.path = path
         self._fd = fd
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._broken = False
         self._tracer_provider: Any = None
         self._meter_provider: Any = None
@@ -152,7 +152,7 @@ class TraceFile:
         spans under the parent's ``process.pid``. The lock may have been held by a thread that
         does not exist in the child.
         """
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._tracer_provider = self._meter_provider = self._metric_reader = None
         self._shared_resource = None
         self._metrics_due = 0.0
