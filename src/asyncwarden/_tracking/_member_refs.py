@@ -51,11 +51,13 @@ _ONLY_ASYNCIOS = frozenset({ASYNCIO_CALLBACK})
 def member_refs(futures: Sequence[Any]) -> list[weakref.ref[Any]]:
     """One weak reference per future, in order: asyncio's own for all of them, or new ones.
 
-    C-level passes only: a list of each future's references, the last of each, their callbacks.
+    Two C-level passes: the last of each future's references, then their callbacks.
     """
-    held = list(map(_getweakrefs, futures))
-    if all(held):
-        refs = list(map(_oldest, held))
+    try:
+        refs = list(map(_oldest, map(_getweakrefs, futures)))
+    except IndexError:  # a future nothing references weakly
+        pass
+    else:
         if _ONLY_ASYNCIOS.issuperset(map(_callback_of, refs)):
             return refs
     return list(map(weakref.ref, futures))
