@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
 import itertools
 import time
@@ -26,18 +27,37 @@ from asyncwarden._tracking._callsite import capture
 from asyncwarden._tracking._provenance import Batch
 
 
-def completion_recorder(
-    batch: Batch,
-    positions: Callable[[Any], int],
-    put: Callable[[Any], None],
-    unhook: Callable[[], None] | None = None,
-) -> Callable[[Any], None]:
-    """Stands in for as_completed's own queue's ``put_nowait``: one member finished.
+class CompletionStorage(collections.deque):  # type: ignore[type-arg]
+    """as_completed's own queue keeps its items here: each one asyncio puts is recorded first.
 
     as_completed already gives every member a done-callback that puts it on a private queue, in
     completion order. Recording there costs one Python call per member; a done-callback of our
     own would cost a second round through the event loop per member (+40 % on 10,000 tasks,
     docs/performance.md). The queue is asyncio's, never the program's.
+
+    The queue's storage is swapped, not its ``put_nowait``: an attribute of its own on the
+    queue made every attribute read in the Queue's methods take the slow path (3.12, cachegrind:
+    +2,000 instructions a member; docs/performance.md, "Speed tricks").
+    """
+
+    __slots__ = ("record",)
+    record: Callable[[Any], None]
+
+    def append(self, item: Any) -> None:
+        self.record(item)
+        _append(self, item)
+
+
+_append = collections.deque.append
+
+
+def completion_recorder(
+    batch: Batch,
+    positions: Callable[[Any], int],
+    unhook: Callable[[], None] | None = None,
+) -> Callable[[Any], None]:
+    """Records one member that finished (as_completed's ``CompletionStorage``; a thread pool's
+    ``as_completed`` as it hands a future out).
 
     A member costs one read of asyncio's own fields when it returned something, three when it
     returned None (it may have failed or been cancelled). Only members that failed, were
@@ -45,7 +65,7 @@ def completion_recorder(
     AW101 cites. Telemetry, which reports the completion order of every member, gets every
     member recorded. Members are counted up to the batch's size; ``unhook`` runs once no member
     is left to arrive (the last one did, or the timeout's sentinel came): it takes the recorder
-    off the queue, which it refers to through ``put``.
+    off the queue's storage.
     """
     completed = batch.completed.append
     count = itertools.count(1).__next__
@@ -53,7 +73,7 @@ def completion_recorder(
     frame_types = _frame_types.FRAME_TYPES  # one set, filled in place when pandas is patched
     every_member = bool(_observers.on_batch_finished)
 
-    def put_nowait(future: Any) -> None:
+    def record_member(future: Any) -> None:
         if future is None:  # the timeout's sentinel: asyncio took its callbacks off the rest
             if unhook is not None:
                 unhook()
@@ -85,9 +105,8 @@ def completion_recorder(
                         _observers.batch_finished(batch)
             except Exception as error:
                 internal_error("as_completed completion", error)
-        put(future)
 
-    return put_nowait
+    return record_member
 
 
 def _watch_completions(batch: Batch, items: list[Any], queue: Any, todo: Collection[Any]) -> None:
@@ -108,17 +127,21 @@ def _watch_completions(batch: Batch, items: list[Any], queue: Any, todo: Collect
         futures = ordered
     _rewait.register_and_follow(batch, ordered, lambda: register_in_order(batch, ordered, futures))
     # Positions from the batch's weak references: the recorder holds no member (a table of the
-    # input would hold them all while the queue lives). It holds the queue, and the queue holds
-    # it: a cycle until the last member arrives and it takes itself off (+2 to +4 us per task on
-    # 3.11 while members stayed alive until the garbage collector ran: asyncio.run's shutdown
-    # walked them and the collector moved them through its generations).
-    queue.put_nowait = completion_recorder(
-        batch, IndexOf(batch), queue.put_nowait, functools.partial(_unhook, queue)
-    )
+    # input would hold them all while the queue lives). It holds the storage, and the storage
+    # holds it: a cycle until the last member arrives and it takes itself off (+2 to +4 us per
+    # task on 3.11 while members stayed alive until the garbage collector ran: asyncio.run's
+    # shutdown walked them and the collector moved them through its generations).
+    storage = CompletionStorage(queue._queue)
+    storage.record = completion_recorder(batch, IndexOf(batch), functools.partial(_unhook, storage))
+    queue._queue = storage
 
 
-def _unhook(queue: Any) -> None:
-    vars(queue).pop("put_nowait", None)
+def _unhook(storage: CompletionStorage) -> None:
+    storage.record = _pass
+
+
+def _pass(item: Any) -> None:
+    pass
 
 
 def _watch_generator(batch: Batch, items: list[Any], gen: Any) -> None:

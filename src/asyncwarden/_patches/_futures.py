@@ -236,7 +236,7 @@ def _as_completed(
         _register(batch, items)
         # Positions from the batch's weak references: a table of the futures themselves would
         # keep every yielded future alive as long as the generator.
-        record = completion_recorder(batch, IndexOf(batch), _ignore)  # type: ignore[arg-type]
+        record = completion_recorder(batch, IndexOf(batch))
         followed: Any = _yielded_in_order(generator, functools.partial(_recorded, record))
         followed.__name__ = generator.__name__
         followed.__qualname__ = generator.__qualname__
@@ -244,10 +244,6 @@ def _as_completed(
     except Exception as error:
         internal_error("concurrent.futures.as_completed", error)
         return generator
-
-
-def _ignore(future: Any) -> None:
-    return None
 
 
 def _recorded(record: Callable[[Any], None], future: Any) -> Any:
