@@ -490,3 +490,24 @@ def test_eager_tasks_that_finished_at_once_keep_their_provenance() -> None:
         assert [(r.batch_kind, r.position) if r else None for r in records] == [
             (kind, i) for i in range(len(tasks))
         ]
+
+
+@pytest.mark.usefixtures("guard")
+def test_a_future_held_only_by_a_weak_proxy_is_still_a_member(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    async def main() -> tuple[list[asyncio.Future[int]], list[object]]:
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[int]] = [loop.create_future() for _ in range(3)]
+        proxies = [weakref.proxy(f) for f in futures]
+        for number, future in enumerate(futures):
+            loop.call_soon(future.set_result, number)
+        assert await asyncio.gather(*futures) == [0, 1, 2]
+        return futures, proxies
+
+    futures, _ = asyncio.run(main())
+    records = [asyncwarden.provenance(f) for f in futures]
+    assert [(r.batch_kind, r.position) if r else None for r in records] == [
+        ("gather", i) for i in range(3)
+    ]
+    assert "internal error" not in capsys.readouterr().err

@@ -57,11 +57,12 @@ def member_refs(futures: Sequence[Any]) -> list[weakref.ref[Any]]:
     """
     try:
         refs = list(map(_oldest, map(_getweakrefs, futures)))
-    except IndexError:  # a future nothing references weakly
-        pass
-    else:
         if _ONLY_ASYNCIOS.issuperset(map(_callback_of, refs)):
             return refs
+    # A future nothing references weakly, or one whose only reference is a proxy (whose
+    # attributes are the future's: it has no __callback__ of its own to read).
+    except (IndexError, AttributeError):
+        pass
     return list(map(weakref.ref, futures))
 
 
