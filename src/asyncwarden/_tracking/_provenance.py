@@ -233,7 +233,7 @@ class _Registry:
         self._add(batch, member_refs(futures))
 
     def writer(self, batch: Batch, group: object) -> Callable[[weakref.ref[Any]], None]:
-        """For an open TaskGroup: the ``append`` that adds a task's reference as a member.
+        """For an open TaskGroup: the ``append`` that adds ``weakref.ref(task)`` as a member.
 
         Written out inline by ``TaskGroup.create_task``, once per task; ``close`` ends it.
         """
