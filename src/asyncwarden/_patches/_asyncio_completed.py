@@ -37,7 +37,7 @@ class CompletionStorage(collections.deque):  # type: ignore[type-arg]
 
     The queue's storage is swapped, not its ``put_nowait``: an attribute of its own on the
     queue made every attribute read in the Queue's methods take the slow path (3.12, cachegrind:
-    +2,000 instructions a member; docs/performance.md, "Speed tricks").
+    +2,325 instructions a member; docs/performance.md, "Speed tricks").
     """
 
     __slots__ = ("record",)

@@ -29,8 +29,11 @@ from typing import Any
 from asyncwarden import _compat
 
 _getweakrefs = weakref.getweakrefs
+# The weak references of an object list callback-less ones first and the others newest first:
+# the last is the oldest with a callback, for a task the one asyncio made when it was created.
 _oldest = operator.itemgetter(-1)
 _callback_of = operator.attrgetter("__callback__")
+_NOT_ASYNCIOS = object()
 
 
 def _asyncio_callback() -> object:
@@ -42,12 +45,7 @@ def _asyncio_callback() -> object:
     return _NOT_ASYNCIOS
 
 
-_NOT_ASYNCIOS = object()
-
-# The weak references of an object list callback-less ones first and the others newest first:
-# the last is the oldest with a callback, for a task the one asyncio made when it was created.
-ASYNCIO_CALLBACK: object = _asyncio_callback()
-_ONLY_ASYNCIOS = frozenset({ASYNCIO_CALLBACK})
+_ONLY_ASYNCIOS = frozenset({_asyncio_callback()})
 
 
 def member_refs(futures: Sequence[Any]) -> list[weakref.ref[Any]]:

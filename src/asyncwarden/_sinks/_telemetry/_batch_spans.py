@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from asyncwarden._tracking._provenance import Batch
 
 
+_deref = weakref.ref.__call__
+
+
 def _task_done(ends: dict[int, int], position: int, future: Any) -> None:
     ends[position] = time.time_ns()
 
@@ -54,9 +57,6 @@ def batch_started(batch: Batch) -> None:
                     future.add_done_callback(functools.partial(_task_done, ends, position))
             observed.ends = ends
     batch.observed = observed
-
-
-_deref = weakref.ref.__call__
 
 
 def _distinct_positions(batch: Batch) -> list[int] | None:
