@@ -305,3 +305,22 @@ def test_collector_script_reports_each_workload_and_size_both_ways(tmp_path: Pat
         # "+0.12 (plain 6.40)" twice: the unguarded cost per task is a positive time.
         plains = [float(row[i].rstrip(")")) for i in (4, 7)]
         assert all(plain > 0 for plain in plains), row
+
+
+@pytest.mark.benchmarks
+def test_etl_parts_script_times_each_part_both_ways_and_the_guard_was_on(tmp_path: Path) -> None:
+    """``benchmarks/etl_parts.py`` as a user runs it: every part, both sides, the collector, and
+    proof that the warn side ran guarded (the combined frame traced to each partition's task)."""
+    done = run_python(str(ROOT / "benchmarks" / "etl_parts.py"), "--quick", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    parts = {line[:12].strip(): line[12:].split() for line in lines[2:6]}
+    assert list(parts) == ["whole run", "fan-out", "concat", "merge"]
+    for name, (plain, warn, added, ratio) in parts.items():
+        before, after = float(plain.removesuffix("ms")), float(warn.removesuffix("ms"))
+        assert before > 0 and after > 0, name
+        assert float(ratio) == pytest.approx(after / before, abs=0.002), name
+        assert float(added.removesuffix("ms")) == pytest.approx(after - before, abs=0.002), name
+    assert lines[6].startswith("collections per run, unguarded: young ")
+    assert lines[7].startswith("collections per run, warn     : young ")
+    assert lines[8] == "combined frame traced to tasks: unguarded 0, warn 20"
