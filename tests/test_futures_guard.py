@@ -500,6 +500,7 @@ def test_rules_pool_examples_wrong_is_reported_and_right_is_clean_in_strict_mode
             (
                 code,
                 heading,
+                body,
                 subprocess.Popen(
                     [sys.executable, str(script), *argv],
                     env={**environment, "ASYNCWARDEN": "strict"},
@@ -509,13 +510,14 @@ def test_rules_pool_examples_wrong_is_reported_and_right_is_clean_in_strict_mode
                 ),
             )
         )
-    for code, heading, process in started:
+    for code, heading, body, process in started:
         stdout, stderr = process.communicate(timeout=120)
         raised = re.findall(r"asyncwarden\.exceptions\.FindingError: (AW\d{3})", stderr)
-        if code == "AW101" and heading.startswith("Wrong") and not raised:
+        if heading.startswith("Wrong") and "as_completed(" in body and not raised:
             # The threads finish in the order they get a core: on a loaded machine that can be
-            # submission order, and then the concat is in order and nothing is wrong. The
-            # program printed what it concatenated: accept silence only for days in order.
+            # submission order (1 run in 40 beside four busy processes), and then the concat is
+            # in order and nothing is wrong. The program printed what it concatenated: accept
+            # silence only for days in order. (wait()'s done set is reordered in strict mode.)
             printed = [int(day) for day in re.findall(r"^\d+\s+(\d+)\s", stdout, re.M)]
             assert printed and printed == sorted(printed), (code, heading, stdout, stderr[-3000:])
         elif heading.startswith("Wrong"):
