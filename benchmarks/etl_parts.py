@@ -18,7 +18,6 @@ import collections
 import gc
 import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -30,26 +29,7 @@ import asyncwarden
 
 PARTS = ("whole run", "fan-out", "concat", "merge")
 
-clock = time.process_time
-
-
-async def _etl_by_part(columns: list[Any], stores: Any) -> tuple[float, float, float, Any]:
-    """``workloads.run_etl`` with a clock reading between its steps, and the combined frame
-    (both sides hand it back, so both free it outside the clock)."""
-    import pandas as pd
-
-    async def load(part: Any) -> Any:
-        await asyncio.sleep(0)
-        return pd.DataFrame(part)
-
-    start = clock()
-    tasks = [asyncio.ensure_future(load(part)) for part in columns]
-    await asyncio.wait(tasks)
-    loaded = clock()
-    combined = pd.concat([task.result() for task in tasks], ignore_index=True)
-    concatenated = clock()
-    combined.merge(stores, on="store", how="left", validate="many_to_one")
-    return loaded - start, concatenated - loaded, clock() - concatenated, combined
+clock = workloads.clock
 
 
 class _Collections:
@@ -79,7 +59,7 @@ def measure(partitions: int, rows: int, rounds: int) -> dict[bool, dict[str, Any
     for guarded in (False, True):  # a warm-up run of each, untimed
         if guarded:
             asyncwarden.install("warn")
-        asyncio.run(_etl_by_part(columns, stores))
+        asyncio.run(workloads.run_etl(columns, stores))
         asyncwarden.uninstall()
     for counter in collected.values():
         gc.callbacks.append(counter)
@@ -92,7 +72,7 @@ def measure(partitions: int, rows: int, rounds: int) -> dict[bool, dict[str, Any
                 gc.collect()
                 collected[guarded].counting = True
                 start = clock()
-                *parts, combined = asyncio.run(_etl_by_part(columns, stores))
+                *parts, combined = asyncio.run(workloads.run_etl(columns, stores))
                 whole = clock() - start
                 collected[guarded].counting = False
                 samples[guarded].append((whole, *parts))
